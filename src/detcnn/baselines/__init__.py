@@ -1,0 +1,1 @@
+"""Cut-based baselines: what a physicist does without a network, evaluated exactly like one."""

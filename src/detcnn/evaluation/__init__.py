@@ -1,0 +1,1 @@
+"""Evaluation: ROC, AUC, background rejection, bootstrap uncertainties, the same for every model."""

@@ -1,0 +1,228 @@
+"""Quark and gluon jets from Pythia 8 (``pythia8mc``), clustered with ``fastjet``.
+
+The recipe of the public Pythia quark/gluon sample (Komiske, Metodiev, Thaler, JHEP 04 (2019) 121;
+the jets of Komiske, Metodiev, Schwartz, JHEP 01 (2017) 110): pp at 14 TeV, Z + jet with Z -> nu nu,
+``WeakBosonAndParton:qg2gmZq`` for quark jets and ``WeakBosonAndParton:qqbar2gmZg`` for gluon jets,
+hadronisation and multi-parton interactions on, anti-kt R = 0.4 on all visible final-state particles,
+keeping the leading jet when its pT is in [500, 550] GeV and |y| < 1.7.
+
+Events come from Pythia in batches as awkward arrays (``Pythia.nextBatch``) and are clustered as one
+multi-event array by fastjet: there is no Python loop over events or particles.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from detcnn.io.events import write_events
+
+PROCESSES = {
+    "quark": "WeakBosonAndParton:qg2gmZq",
+    "gluon": "WeakBosonAndParton:qqbar2gmZg",
+}
+LABELS = {"quark": 1, "gluon": 0}
+NEUTRINO_IDS = (12, 14, 16)
+MAX_PYTHIA_SEED = 900_000_000
+
+
+@dataclass(frozen=True)
+class JetSelection:
+    """Leading-jet selection. Momenta in GeV, ``radius`` in (y, phi) units."""
+
+    pt_min: float = 500.0
+    pt_max: float = 550.0
+    abs_y_max: float = 1.7
+    radius: float = 0.4
+
+
+def shard_seed(base_seed: int, sample: str, shard: int) -> int:
+    """The Pythia seed of one shard: distinct per (sample, shard), reproducible from the config seed."""
+    sample_index = sorted(PROCESSES).index(sample)
+    return (int(base_seed) * 1_000_003 + sample_index * 10_007 + int(shard)) % MAX_PYTHIA_SEED + 1
+
+
+def pythia_settings(sample: str, seed: int, *, ecm: float, pthat_min: float, pthat_max: float) -> list[str]:
+    """Pythia settings strings for one shard of ``sample`` ('quark' or 'gluon')."""
+    if sample not in PROCESSES:
+        raise ValueError(f"unknown sample '{sample}'; valid: {sorted(PROCESSES)}")
+    return [
+        f"Beams:eCM = {ecm}",
+        f"{PROCESSES[sample]} = on",
+        "WeakZ0:gmZmode = 2",  # pure Z, no gamma*
+        "23:onMode = off",
+        "23:onIfAny = 12 14 16",  # Z -> nu nu: the jet recoils against nothing visible
+        f"PhaseSpace:pTHatMin = {pthat_min}",
+        f"PhaseSpace:pTHatMax = {pthat_max}",
+        "PartonLevel:MPI = on",
+        "HadronLevel:all = on",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+        "Next:numberCount = 0",
+        "Print:quiet = on",
+    ]
+
+
+def make_pythia(settings: list[str]):  # noqa: ANN201 - pythia8mc has no type stubs
+    """Initialise a silent ``pythia8mc.Pythia`` with ``settings``."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in settings:
+        if not pythia.readString(line):
+            raise ValueError(f"Pythia rejected the setting '{line}'")
+    if not pythia.init():
+        raise RuntimeError(f"Pythia failed to initialise with {settings}")
+    return pythia
+
+
+def visible_final_state(batch: ak.Array) -> ak.Array:
+    """Final-state (status > 0) particles other than neutrinos, per event: fields id, px, py, pz, E [GeV]."""
+    prt = batch.prt
+    abs_id = abs(prt.id)
+    keep = prt.status > 0
+    for nu in NEUTRINO_IDS:
+        keep = keep & (abs_id != nu)
+    sel = prt[keep]
+    return ak.zip({"px": sel.p.px, "py": sel.p.py, "pz": sel.p.pz, "E": sel.p.e, "id": sel.id})
+
+
+def charge_of(pids: np.ndarray, pythia) -> np.ndarray:  # noqa: ANN001
+    """Electric charge [e] of each PDG id, looked up once per distinct id in Pythia's particle data."""
+    unique, inverse = np.unique(pids, return_inverse=True)
+    table = np.array([pythia.particleData.charge(int(p)) for p in unique], dtype=np.float32)
+    return table[inverse]
+
+
+def leading_jets(particles: ak.Array, selection: JetSelection) -> tuple[np.ndarray, dict[str, ak.Array]]:
+    """Cluster each event with anti-kt and keep its leading jet if it passes ``selection``.
+
+    Returns the indices of the kept events and the branches of their leading jets: flat
+    ``jet_pt``, ``jet_eta``, ``jet_phi``, ``jet_m``, ``jet_y`` and jagged constituents ``part_px`` ...
+    (particles of the leading jet, sorted by decreasing pT; ``part_index`` into ``particles``).
+    """
+    import fastjet
+    import vector
+
+    vector.register_awkward()
+    momenta = ak.zip(
+        {"px": particles.px, "py": particles.py, "pz": particles.pz, "E": particles.E}, with_name="Momentum4D"
+    )
+    jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, selection.radius)
+    sequence = fastjet.ClusterSequence(momenta, jetdef)
+    pt_floor = 0.5 * selection.pt_min  # only jets that could be the leading one matter
+    jets = sequence.inclusive_jets(min_pt=pt_floor)
+    constituents = sequence.constituent_index(min_pt=pt_floor)
+    jets = ak.with_name(jets, "Momentum4D")
+    has_jet = ak.num(jets) > 0
+    order = ak.argmax(jets.pt, axis=1, keepdims=True)
+    lead = ak.firsts(jets[order])
+    lead_constituents = ak.firsts(constituents[order])
+    lead_y = 0.5 * np.log((lead.E + lead.pz) / (lead.E - lead.pz))
+    passed = ak.fill_none(
+        has_jet & (lead.pt >= selection.pt_min) & (lead.pt <= selection.pt_max) & (abs(lead_y) < selection.abs_y_max),
+        False,
+    )
+    kept = np.flatnonzero(ak.to_numpy(passed))
+    lead = ak.drop_none(lead[kept], axis=0)
+    idx = ak.drop_none(lead_constituents[kept], axis=0)
+    parts = particles[kept][idx]
+    part_pt = np.hypot(parts.px, parts.py)
+    by_pt = ak.argsort(part_pt, axis=1, ascending=False)
+    parts = parts[by_pt]
+    part_vec = ak.zip({"px": parts.px, "py": parts.py, "pz": parts.pz, "E": parts.E}, with_name="Momentum4D")
+    out = {
+        "jet_pt": ak.to_numpy(lead.pt),
+        "jet_eta": ak.to_numpy(lead.eta),
+        "jet_phi": ak.to_numpy(lead.phi),
+        "jet_m": ak.to_numpy(lead.mass),
+        "jet_y": ak.to_numpy(lead_y),
+        "part_pt": part_vec.pt,
+        "part_eta": part_vec.eta,
+        "part_phi": part_vec.phi,
+        "part_id": parts.id,
+    }
+    return kept, out
+
+
+@dataclass
+class ShardStats:
+    """Bookkeeping of one generated shard."""
+
+    sample: str
+    seed: int
+    n_events: int = 0
+    n_jets: int = 0
+    pythia_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def kept_fraction(self) -> float:
+        return self.n_jets / max(self.n_events, 1)
+
+
+def generate_shard(
+    path: str | os.PathLike[str],
+    *,
+    sample: str,
+    n_jets: int,
+    seed: int,
+    ecm: float = 14000.0,
+    pthat_min: float = 450.0,
+    pthat_max: float = 600.0,
+    selection: JetSelection = JetSelection(),
+    batch_size: int = 400,
+    progress: bool = True,
+) -> ShardStats:
+    """Generate events until ``n_jets`` leading jets pass ``selection``; write them to ``path`` (ROOT).
+
+    Branches follow the jets file contract (see :mod:`detcnn.io.events`).
+    """
+    from tqdm import tqdm
+
+    if n_jets <= 0:
+        raise ValueError(f"n_jets must be positive, got {n_jets}")
+    pythia = make_pythia(pythia_settings(sample, seed, ecm=ecm, pthat_min=pthat_min, pthat_max=pthat_max))
+    stats = ShardStats(sample=sample, seed=seed)
+    pieces: list[dict[str, ak.Array]] = []
+    start = time.perf_counter()
+    bar = tqdm(total=n_jets, desc=f"{sample} seed {seed}", unit="jet", disable=not progress, mininterval=2.0)
+    while stats.n_jets < n_jets:
+        t0 = time.perf_counter()
+        batch = pythia.nextBatch(batch_size)
+        stats.pythia_seconds += time.perf_counter() - t0
+        stats.n_events += len(batch)
+        particles = visible_final_state(batch)
+        kept, jets = leading_jets(particles, selection)
+        take = min(len(kept), n_jets - stats.n_jets)
+        if take == 0:
+            continue
+        jets = {k: v[:take] for k, v in jets.items()}
+        pid = ak.to_numpy(ak.flatten(jets["part_id"]))
+        charge = ak.unflatten(charge_of(pid, pythia), ak.num(jets["part_id"]))
+        pieces.append({**jets, "part_charge": charge})
+        stats.n_jets += take
+        bar.update(take)
+        bar.set_postfix(kept=f"{stats.kept_fraction:.1%}")
+    bar.close()
+    merged = {k: ak.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    branches: dict[str, np.ndarray | ak.Array] = {
+        "jet_pt": ak.to_numpy(merged["jet_pt"]).astype(np.float32),
+        "jet_eta": ak.to_numpy(merged["jet_eta"]).astype(np.float32),
+        "jet_phi": ak.to_numpy(merged["jet_phi"]).astype(np.float32),
+        "jet_m": ak.to_numpy(merged["jet_m"]).astype(np.float32),
+        "label": np.full(stats.n_jets, LABELS[sample], dtype=np.int32),
+        "part_pt": ak.values_astype(merged["part_pt"], np.float32),
+        "part_eta": ak.values_astype(merged["part_eta"], np.float32),
+        "part_phi": ak.values_astype(merged["part_phi"], np.float32),
+        "part_charge": ak.values_astype(merged["part_charge"], np.int32),
+        "part_pid": ak.values_astype(merged["part_id"], np.int32),
+    }
+    write_events(Path(path), branches)
+    stats.total_seconds = time.perf_counter() - start
+    return stats

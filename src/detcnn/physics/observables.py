@@ -1,0 +1,66 @@
+"""Jet observables of the cut-based quark/gluon analysis, vectorised over jets.
+
+All take flat constituent arrays and ``counts`` (constituents per jet) and return ``(n_jets,)``.
+Constituents are treated as massless, so masses come from (pT, eta, phi) alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from detcnn.physics.kinematics import event_index, per_event_sum, wrap_phi
+
+
+def multiplicity(counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+    """Number of constituents per jet."""
+    return np.asarray(counts, dtype=np.float64)
+
+
+def jet_mass(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+    """Invariant mass [GeV] of the sum of the (massless) constituent four-vectors."""
+    owner, n = event_index(counts), len(counts)
+    e = per_event_sum(pt * np.cosh(eta), owner, n)
+    px = per_event_sum(pt * np.cos(phi), owner, n)
+    py = per_event_sum(pt * np.sin(phi), owner, n)
+    pz = per_event_sum(pt * np.sinh(eta), owner, n)
+    return np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
+
+
+def girth(
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    counts: np.ndarray,
+    jet_eta: np.ndarray,
+    jet_phi: np.ndarray,
+    **_: np.ndarray,
+) -> np.ndarray:
+    """pT-weighted radial moment ``sum_i pT_i dR_i / sum_i pT_i``, dR from the jet axis."""
+    owner, n = event_index(counts), len(counts)
+    d_eta = eta - np.repeat(jet_eta, counts)
+    d_phi = wrap_phi(phi - np.repeat(jet_phi, counts))
+    sum_pt = per_event_sum(pt, owner, n)
+    return per_event_sum(pt * np.hypot(d_eta, d_phi), owner, n) / np.where(sum_pt > 0, sum_pt, 1.0)
+
+
+def pt_d(pt: np.ndarray, counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+    """Momentum dispersion ``sqrt(sum pT_i^2) / sum pT_i`` (1 for one constituent, ~1/sqrt(n) for many)."""
+    owner, n = event_index(counts), len(counts)
+    sum_pt = per_event_sum(pt, owner, n)
+    return np.sqrt(per_event_sum(pt * pt, owner, n)) / np.where(sum_pt > 0, sum_pt, 1.0)
+
+
+#: Observable name -> function; each takes keyword arrays (pt, eta, phi, counts, jet_eta, jet_phi).
+OBSERVABLES: dict[str, Callable[..., np.ndarray]] = {
+    "n_constituents": multiplicity,
+    "mass": jet_mass,
+    "girth": girth,
+    "ptd": pt_d,
+}
+
+
+def jet_observables(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}``."""
+    return {name: fn(**arrays) for name, fn in OBSERVABLES.items()}

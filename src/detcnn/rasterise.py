@@ -1,0 +1,148 @@
+"""The rasterise stage for jets: ROOT events -> image files per split (train / val / test).
+
+Reads the events chunk by chunk with ``uproot.iterate`` (memory bounded by the chunk size), draws the
+jet images and observables of a whole chunk at once, assigns each jet to a split with a seeded random
+number (the same config gives the same split), and appends to one HDF5 file per split. All split files
+are written to temporary paths and renamed only when every chunk has succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from detcnn.errors import InputError
+from detcnn.io.atomic import atomic_path
+from detcnn.io.events import JET_BRANCHES, PART_BRANCHES, iterate_events
+from detcnn.io.images import ImageWriter
+from detcnn.physics.jet_images import ImageSpec, jet_images
+from detcnn.physics.observables import jet_observables
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+JET_CLASS_NAMES = ["gluon", "quark"]  # label 0, label 1 (signal)
+NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
+
+
+def assign_splits(n: int, fractions: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
+    """Split index (0 train, 1 val, 2 test) of ``n`` events, drawn from ``rng`` in file order."""
+    total = sum(fractions[s] for s in SPLITS)
+    if not np.isclose(total, 1.0):
+        raise ValueError(f"split fractions must add up to 1, got {dict(fractions)} (sum {total})")
+    edges = np.cumsum([fractions[s] for s in SPLITS])[:-1]
+    return np.searchsorted(edges, rng.random(n), side="right")
+
+
+def chunk_arrays(chunk: ak.Array) -> dict[str, np.ndarray]:
+    """Flat numpy views of one chunk: constituents ``(n_constituents,)`` and jets ``(n_jets,)``."""
+    counts = ak.to_numpy(ak.num(chunk["part_pt"])).astype(np.int64)
+    return {
+        "counts": counts,
+        "pt": ak.to_numpy(ak.flatten(chunk["part_pt"])).astype(np.float64),
+        "eta": ak.to_numpy(ak.flatten(chunk["part_eta"])).astype(np.float64),
+        "phi": ak.to_numpy(ak.flatten(chunk["part_phi"])).astype(np.float64),
+        "charge": ak.to_numpy(ak.flatten(chunk["part_charge"])),
+        "jet_eta": ak.to_numpy(chunk["jet_eta"]).astype(np.float64),
+        "jet_phi": ak.to_numpy(chunk["jet_phi"]).astype(np.float64),
+        "label": ak.to_numpy(chunk["label"]).astype(np.int64),
+    }
+
+
+def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping[str, str]) -> None:
+    for name in ("part_eta", "part_phi", "part_charge"):
+        key = {"part_eta": "eta", "part_phi": "phi", "part_charge": "charge"}[name]
+        if len(arrays[key]) != len(arrays["pt"]):
+            raise InputError(
+                f"jagged length differs from '{branches['part_pt']}'", path=path, branch=branches[name],
+                fix="all constituent branches must have the same number of entries per jet",
+            )  # fmt: skip
+    if np.any(arrays["counts"] == 0):
+        raise InputError(
+            f"{int(np.sum(arrays['counts'] == 0))} jets have no constituents", path=path, branch=branches["part_pt"],
+            fix="drop empty jets before rasterising",
+        )  # fmt: skip
+    bad = ~np.isin(arrays["label"], (0, 1))
+    if np.any(bad):
+        raise InputError(
+            f"labels must be 0 (gluon) or 1 (quark); found {np.unique(arrays['label'][bad])[:5].tolist()}",
+            path=path, branch=branches["label"], fix="map your truth label to 0/1",
+        )  # fmt: skip
+
+
+def rasterise_jets(
+    inputs: Sequence[str | os.PathLike[str]],
+    outputs: Mapping[str, str | os.PathLike[str]],
+    *,
+    spec: ImageSpec,
+    split: Mapping[str, float],
+    seed: int,
+    config_hash: str,
+    dataset: str,
+    branches: Mapping[str, str] | None = None,
+    step_size: int = 20_000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Rasterise all jets in ``inputs`` (ROOT files) into ``outputs[split]`` HDF5 files.
+
+    ``branches`` maps contract names (``part_pt``) to the names in the files (identity by default).
+    Returns counts per split, the number of constituents outside the grid and the timings.
+    """
+    from tqdm import tqdm
+
+    if not inputs:
+        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
+    names = {b: b for b in (*JET_BRANCHES, *PART_BRANCHES) if b in NEEDED}
+    names.update({k: v for k, v in (branches or {}).items() if k in NEEDED})
+    attrs = {
+        "channels": list(spec.channels),
+        "extent": [-spec.half_width, spec.half_width, -spec.half_width, spec.half_width],
+        "axes": "X[n, channel, row=delta_phi, column=delta_eta]",
+        "config_hash": config_hash,
+        "dataset": dataset,
+        "class_names": JET_CLASS_NAMES,
+        "normalise": spec.normalise,
+    }
+    rng = np.random.default_rng(seed)
+    stats: dict[str, Any] = {"n_outside": 0, "n_constituents": 0, "per_split": dict.fromkeys(SPLITS, 0)}
+    t_start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for s in SPLITS:
+            tmp = stack.enter_context(atomic_path(outputs[s]))
+            writers[s] = stack.enter_context(
+                ImageWriter(tmp, (len(spec.channels), spec.n_pix, spec.n_pix), {**attrs, "split": s})
+            )
+        bar = stack.enter_context(tqdm(desc=f"rasterise {dataset}", unit="jet", disable=not progress))
+        for path, chunk in iterate_events(inputs, names, step_size=step_size):
+            arrays = chunk_arrays(chunk)
+            _check_chunk(path, arrays, names)
+            images, n_outside = jet_images(
+                arrays["pt"], arrays["eta"], arrays["phi"], arrays["charge"], arrays["counts"], arrays["jet_phi"], spec
+            )
+            obs = jet_observables(**{k: arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+            which = assign_splits(len(images), split, rng)
+            for i, s in enumerate(SPLITS):
+                sel = which == i
+                writers[s].append(images[sel], arrays["label"][sel], {k: v[sel] for k, v in obs.items()})
+                stats["per_split"][s] += int(sel.sum())
+            stats["n_outside"] += n_outside
+            stats["n_constituents"] += len(arrays["pt"])
+            bar.update(len(images))
+        for s in SPLITS:
+            if stats["per_split"][s] == 0:
+                raise InputError(
+                    f"split '{s}' received no jets", path=outputs[s],
+                    fix="generate more jets or raise that split's fraction",
+                )  # fmt: skip
+    stats["seconds"] = time.perf_counter() - t_start
+    stats["outside_fraction"] = stats["n_outside"] / max(stats["n_constituents"], 1)
+    return stats

@@ -1,0 +1,1 @@
+"""The report stage: comparison tables and plots across all models of a dataset."""

@@ -1,0 +1,98 @@
+"""Report plots: overlaid ROC curves, average images per class, observable distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from detcnn.io.atomic import atomic_path
+
+
+def _plt():  # noqa: ANN202
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> None:  # noqa: ANN001
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    _plt().close(fig)
+
+
+def plot_roc_overlay(
+    path: str | Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], signal: str, background: str
+) -> None:
+    """Background rejection vs signal efficiency; ``curves[name] = (eff_s, eff_b, auc)``; networks solid, cuts dashed."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for name, (eff_s, eff_b, area) in curves.items():
+        keep = eff_b > 0
+        style = "--" if name.startswith(("cut_", "rect")) else "-"
+        ax.semilogy(eff_s[keep], 1.0 / eff_b[keep], style, label=f"{name} (AUC {area:.3f})")
+    ax.set_xlabel(f"{signal} efficiency")
+    ax.set_ylabel(f"{background} rejection 1/eff")
+    ax.set_xlim(0, 1)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_mean_images(
+    path: str | Path,
+    X: np.ndarray,
+    y: np.ndarray,
+    class_names: Sequence[str],
+    channels: Sequence[str],
+    extent: Sequence[float],
+) -> None:
+    """Average image of each class (rows) in each channel (columns), log colour scale."""
+    from matplotlib.colors import LogNorm
+
+    plt = _plt()
+    n_cls, n_ch = len(class_names), len(channels)
+    fig, axes = plt.subplots(n_cls, n_ch, figsize=(3.2 * n_ch, 3.0 * n_cls), squeeze=False)
+    for c in range(n_cls):
+        mean = X[y == c].mean(axis=0) if np.any(y == c) else np.zeros(X.shape[1:])
+        for k in range(n_ch):
+            img = mean[k]
+            positive = img[img > 0]
+            norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()) if len(positive) else None
+            im = axes[c, k].imshow(img, origin="lower", extent=list(extent), norm=norm, cmap="viridis")
+            axes[c, k].set_title(f"{class_names[c]}: {channels[k]}", fontsize=9)
+            axes[c, k].set_xlabel("$\\Delta\\eta$ (rotated)")
+            axes[c, k].set_ylabel("$\\Delta\\phi$ (rotated)")
+            fig.colorbar(im, ax=axes[c, k], fraction=0.046)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_observables(
+    path: str | Path, observables: Mapping[str, np.ndarray], y: np.ndarray, class_names: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Histogram of each observable per class, means in the legend; returns the means."""
+    plt = _plt()
+    names = list(observables)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.3), squeeze=False)
+    means: dict[str, dict[str, float]] = {}
+    for ax, name in zip(axes[0], names, strict=True):
+        values = observables[name]
+        lo, hi = np.percentile(values, [0.5, 99.5])
+        bins = np.arange(lo - 0.5, hi + 1.5) if name == "n_constituents" else np.linspace(lo, hi, 40)
+        means[name] = {}
+        for c, cls in enumerate(class_names):
+            v = values[y == c]
+            means[name][cls] = float(v.mean()) if len(v) else float("nan")
+            ax.hist(v, bins=bins, histtype="step", density=True, label=f"{cls} (mean {v.mean():.3g})")
+        ax.set_xlabel(name)
+        ax.set_ylabel("density")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    return means

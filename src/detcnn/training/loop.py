@@ -1,0 +1,143 @@
+"""The training loop shared by every model: Adam, early stopping on val/loss, best checkpoint kept.
+
+Task-specific pieces (loss, validation score) come from a :class:`Task`; the loop knows nothing
+about jets or detectors.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from detcnn.training.data import batches, predict
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimiser and stopping settings (from the model's ``train`` config)."""
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 4
+    amp: bool = False  # bfloat16 autocast, CUDA only
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> TrainSettings:
+        known = set(cls.__dataclass_fields__)
+        elsewhere = {"device", "seed", "gpus"}  # read by the train stage and the scheduler
+        unknown = set(cfg) - known - elsewhere
+        if unknown:
+            raise ValueError(f"unknown train setting(s) {sorted(unknown)}; valid: {sorted(known | elsewhere)}")
+        return cls(**{k: v for k, v in cfg.items() if k in known})
+
+
+@dataclass
+class Task:
+    """What a task contributes to the loop: a loss on logits and a validation score on probabilities."""
+
+    name: str
+    loss: nn.Module
+    score: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+
+
+def classification_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """``auc`` (binary: class 1 as signal; multiclass: macro one-vs-rest) and ``accuracy``."""
+    from sklearn.metrics import roc_auc_score
+
+    if proba.shape[1] == 2:
+        auc = roc_auc_score(y, proba[:, 1]) if len(np.unique(y)) == 2 else float("nan")
+    else:
+        auc = roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+    return {"auc": float(auc), "accuracy": float(np.mean(proba.argmax(axis=1) == y))}
+
+
+TASKS: dict[str, Callable[[], Task]] = {
+    "classification": lambda: Task("classification", nn.CrossEntropyLoss(), classification_scores),
+}
+
+
+@dataclass
+class History:
+    """Per-epoch record: ``rows[i]`` has epoch, train/loss, val/loss, val/<score>, seconds."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = math.inf
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+    task: Task,
+    settings: TrainSettings,
+    device: torch.device,
+    generator: torch.Generator,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    progress: bool = True,
+) -> tuple[nn.Module, History]:
+    """Train ``model``; return it with the weights of the epoch with the lowest val/loss, and the history."""
+    from tqdm import tqdm
+
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    loss_fn = task.loss.to(device)
+    use_amp = settings.amp and device.type == "cuda"
+    history = History()
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    n_batches = math.ceil(len(train[0]) / settings.batch_size)
+    for epoch in range(settings.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        total, seen = 0.0, 0
+        bar = tqdm(
+            batches(*train, settings.batch_size, shuffle=True, generator=generator),
+            total=n_batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
+            disable=not progress, mininterval=5.0, leave=False,
+        )  # fmt: skip
+        for xb, yb in bar:
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                loss = loss_fn(model(xb), yb)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"training loss became {loss.item()} at epoch {epoch + 1}; lower train.lr")
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(xb)
+            seen += len(xb)
+        val_proba = predict(model, val[0], device)
+        val_loss = float(nn.functional.nll_loss(torch.log(torch.from_numpy(val_proba).clamp_min(1e-12)), val[1]))
+        row = {
+            "epoch": epoch + 1,
+            "train/loss": total / max(seen, 1),
+            "val/loss": val_loss,
+            **{f"val/{k}": v for k, v in task.score(val[1].numpy(), val_proba).items()},
+            "seconds": time.perf_counter() - t0,
+        }
+        history.rows.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True)
+        if val_loss < history.best_val_loss:
+            history.best_val_loss, history.best_epoch, stale = val_loss, epoch + 1, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= settings.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model, history

@@ -1,0 +1,36 @@
+# report: every evaluated model of a dataset side by side; outputs wrapped in report() for
+# `snakemake --report report.html`.
+
+
+def evaluations(wildcards):
+    models = networks(wildcards.dataset) + baselines(wildcards.dataset)
+    return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)
+
+
+rule report:
+    input:
+        metrics=evaluations,
+        test=rules.rasterise.output.test,
+    output:
+        table=report("results/report/{dataset}/comparison.md", caption="../report/comparison.rst", category="{dataset}"),
+        csv="results/report/{dataset}/comparison.csv",
+        summary="results/report/{dataset}/summary.json",
+        roc=report("results/report/{dataset}/roc.png", caption="../report/roc.rst", category="{dataset}"),
+        images=report("results/report/{dataset}/mean_images.png", caption="../report/mean_images.rst", category="{dataset}"),
+        observables=report(
+            "results/report/{dataset}/observables.png", caption="../report/observables.rst", category="{dataset}"
+        ),
+    params:
+        evals=lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
+        seed=SEED,
+        n_bootstrap=config["evaluate"]["n_bootstrap"],
+    log:
+        "logs/report/{dataset}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    shell:
+        "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}"
+        " --dataset {wildcards.dataset} --efficiencies {EFFICIENCIES} --n-bootstrap {params.n_bootstrap}"
+        " --seed {params.seed} > {log} 2>&1"

@@ -1,0 +1,43 @@
+# train: the MLflow store is created once, then every network trains as its own job.
+# A model's params are its own config section, so editing one model reruns only that model.
+
+
+rule init_tracking:
+    output:
+        marker="results/mlflow/store.json",
+    log:
+        "logs/init_tracking.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "detcnn init-tracking --uri {TRACKING_URI:q} --marker {output.marker} > {log} 2>&1"
+
+
+rule train:
+    input:
+        train=rules.rasterise.output.train,
+        val=rules.rasterise.output.val,
+        store=ancient(rules.init_tracking.output.marker),
+    output:
+        weights="results/models/{dataset}/{model}/weights.pt",
+        config="results/models/{dataset}/{model}/config.json",
+        history="results/models/{dataset}/{model}/history.csv",
+        run="results/models/{dataset}/{model}/run.json",
+    params:
+        model=lambda w: as_json(config["models"][w.model]),
+        seed=SEED,
+    log:
+        "logs/train/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=240,
+        gpu=lambda w: int(config["models"][w.model].get("train", {}).get("gpus", 0)),
+    shell:
+        "detcnn train --train {input.train} --val {input.val} --out-dir results/models/{wildcards.dataset}/{wildcards.model}"
+        " --dataset {wildcards.dataset} --model {wildcards.model} --model-config {params.model:q}"
+        " --seed {params.seed} --threads {threads} --tracking-uri {TRACKING_URI:q} > {log} 2>&1"
