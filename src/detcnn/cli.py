@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from detcnn.config import parse_json_arg
-from detcnn.tracking import resolve_uri
 from detcnn.errors import InputError
+from detcnn.tracking import resolve_uri
 
 Handler = Callable[[argparse.Namespace], Any]
 

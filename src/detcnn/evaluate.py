@@ -26,21 +26,20 @@ from detcnn.tracking import mlflow_run
 
 def score_network(model_path: str | os.PathLike[str], test: ImageSet, threads: int = 1) -> tuple[np.ndarray, dict]:
     """P(class 1) per test image from ``weights.pt``, and timing info (inference images/s)."""
-    import torch
-
     from detcnn.train import load_network
-    from detcnn.training.data import predict
+    from detcnn.training.data import TensorSource, predict
     from detcnn.training.device import configure_threads, resolve_device
 
     configure_threads(threads)
     device = resolve_device("auto")
     model, payload = load_network(model_path, device)
-    X = torch.from_numpy(test.X)
+    source = TensorSource(test.X, test.y)
     t0 = time.perf_counter()
-    proba = predict(model, X, device)
+    proba = predict(model, source, device)
     seconds = time.perf_counter() - t0
     n_params = sum(p.numel() for p in model.parameters())
-    return proba[:, 1], {"n_parameters": n_params, "inference_images_per_s": len(X) / seconds, "arch": payload["arch"]}
+    return proba[:, 1], {"n_parameters": n_params, "inference_images_per_s": len(source) / seconds,
+                         "arch": payload["arch"]}  # fmt: skip
 
 
 def score_cuts(model_path: str | os.PathLike[str], test: ImageSet, threads: int = 1) -> tuple[np.ndarray, dict]:
@@ -109,7 +108,9 @@ def evaluate_model(
     plot_roc(out_dir / "roc.png", test.y, score, model_name)
     with mlflow_run(tracking_uri, dataset, f"eval/{model_name}", tags={"stage": "evaluate", "model": model_name,
                                                                       "kind": kind}) as (mlflow, _run):  # fmt: skip
-        mlflow.log_params({"model": model_name, "kind": kind, "n_test": len(test.y), "n_parameters": info["n_parameters"]})
+        mlflow.log_params(
+            {"model": model_name, "kind": kind, "n_test": len(test.y), "n_parameters": info["n_parameters"]}
+        )
         flat = {}
         for name, m in metrics.items():
             flat[name] = m["value"]

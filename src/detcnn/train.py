@@ -17,11 +17,12 @@ from typing import Any
 
 import torch
 
+from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path, write_json
-from detcnn.io.images import read_images
+from detcnn.io.images import read_attrs
 from detcnn.models import create_model
 from detcnn.tracking import log_params_flat, mlflow_run
-from detcnn.training.data import InputScaling, ScaledModel
+from detcnn.training.data import H5Source, InputScaling, ScaledModel, open_source
 from detcnn.training.device import configure_threads, resolve_device, seed_everything
 from detcnn.training.loop import TASKS, TrainSettings, fit
 
@@ -36,6 +37,13 @@ def build_model(
     full = {"in_channels": channels, "num_classes": len(attrs["class_names"]), "image_size": int(image_size), **args}
     net = create_model(arch, **full)
     return ScaledModel(scaling or InputScaling.identity(channels), net), full
+
+
+def _image_size(path: str | os.PathLike[str]) -> int:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return int(f["X"].shape[-1])
 
 
 def history_csv(rows: list[dict[str, float]]) -> str:
@@ -68,21 +76,24 @@ def train_network(
     device = resolve_device(train_cfg.get("device", "auto"))
     generator = seed_everything(int(train_cfg.get("seed", seed)))
 
-    train_set, val_set = read_images(train_path), read_images(val_path)
-    scaling = InputScaling.fit(train_set.X)
-    model, full_args = build_model(arch, args, train_set.attrs, train_set.X.shape[-1], scaling)
+    attrs = read_attrs(train_path)
+    train_src = open_source(train_path, settings.max_memory_gb)
+    val_src = open_source(val_path, settings.max_memory_gb)
+    for src, path in ((train_src, train_path), (val_src, val_path)):
+        if len(src) == 0:
+            raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
+    model, full_args = build_model(arch, args, attrs, _image_size(train_path), train_src.scaling())
     n_params = sum(p.numel() for p in model.parameters())
-    X_train, y_train = torch.from_numpy(train_set.X), torch.from_numpy(train_set.y)
-    X_val, y_val = torch.from_numpy(val_set.X), torch.from_numpy(val_set.y)
     resolved = {
         "dataset": dataset,
         "model": model_name,
         "arch": arch,
         "args": full_args,
         "train": {**settings.__dict__, "device": str(device), "seed": int(train_cfg.get("seed", seed))},
-        "data": {k: train_set.attrs.get(k) for k in ("channels", "extent", "class_names", "config_hash")},
-        "n_train": len(y_train),
-        "n_val": len(y_val),
+        "data": {k: attrs.get(k) for k in ("channels", "extent", "class_names", "config_hash")},
+        "n_train": len(train_src),
+        "n_val": len(val_src),
+        "streamed": isinstance(train_src, H5Source),
         "n_parameters": n_params,
     }
     with mlflow_run(tracking_uri, dataset, f"train/{model_name}", tags={"stage": "train", "model": model_name}) as (
@@ -90,22 +101,20 @@ def train_network(
         run,
     ):
         log_params_flat(mlflow, {"arch": arch, "args": full_args, "train": resolved["train"]})
-        mlflow.log_params({"n_parameters": n_params, "n_train": len(y_train), "model": model_name})
+        mlflow.log_params({"n_parameters": n_params, "n_train": len(train_src), "model": model_name})
 
         def on_epoch(row: dict[str, float]) -> None:
             mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
 
         t0 = time.perf_counter()
-        model, history = fit(
-            model, (X_train, y_train), (X_val, y_val), task, settings, device, generator, on_epoch, progress
-        )
+        model, history = fit(model, train_src, val_src, task, settings, device, generator, on_epoch, progress)
         seconds = time.perf_counter() - t0
         mlflow.log_metrics({"best_epoch": history.best_epoch, "best/val_loss": history.best_val_loss})
         resolved.update(best_epoch=history.best_epoch, train_seconds=seconds, mlflow_run_id=run.info.run_id)
         payload = {
             "arch": arch,
             "args": full_args,
-            "class_names": list(train_set.class_names),
+            "class_names": list(attrs.get("class_names", [])),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         }
         with atomic_path(out_dir / "weights.pt") as tmp:

@@ -9,8 +9,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 SEED = int(config["seed"])
 TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
-EFFICIENCIES = " ".join(str(e) for e in config["evaluate"]["efficiencies"])
+EFFICIENCIES = [float(e) for e in config["evaluate"]["efficiencies"]]
 SAMPLES = {"pythia_jets": ["quark", "gluon"]}
+ENV = "../envs/detcnn.yaml"
 
 
 wildcard_constraints:
@@ -52,3 +53,27 @@ def model_kind(wildcards):
 
 def all_reports():
     return expand("results/report/{dataset}/comparison.md", dataset=list(config["datasets"]))
+
+
+def event_files(wildcards):
+    """The ROOT files of a dataset: generated shards, or the user's own files."""
+    ds = dataset_cfg(wildcards)
+    if ds["source"] == "root_files":
+        return ds["files"]
+    return expand(
+        rules.generate_jets.output.events,
+        dataset=wildcards.dataset,
+        sample=SAMPLES[ds["source"]],
+        shard=range(ds["generate"]["shards"]),
+    )
+
+
+def trained_model(wildcards):
+    kind = model_kind(wildcards)
+    target = rules.train.output.weights if kind == "network" else rules.fit_baseline.output.cuts
+    return target.format(dataset=wildcards.dataset, model=wildcards.model)
+
+
+def evaluations(wildcards):
+    models = networks(wildcards.dataset) + baselines(wildcards.dataset)
+    return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)

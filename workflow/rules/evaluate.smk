@@ -10,22 +10,20 @@ rule fit_baseline:
         cuts="results/models/{dataset}/{model}/cuts.json",
     params:
         baseline=lambda w: as_json(config["baselines"][w.model]),
+        efficiencies=EFFICIENCIES,
+        tracking_uri=TRACKING_URI,
     log:
         "logs/fit_baseline/{dataset}/{model}.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        ENV
     shell:
         "detcnn fit-baseline --train {input.train} --out-dir results/models/{wildcards.dataset}/{wildcards.model}"
         " --dataset {wildcards.dataset} --name {wildcards.model} --baseline-config {params.baseline:q}"
-        " --efficiencies {EFFICIENCIES} --tracking-uri {TRACKING_URI:q} > {log} 2>&1"
-
-
-def trained_model(wildcards):
-    kind = model_kind(wildcards)
-    target = rules.train.output.weights if kind == "network" else rules.fit_baseline.output.cuts
-    return target.format(dataset=wildcards.dataset, model=wildcards.model)
+        " --efficiencies {params.efficiencies} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
 
 
 rule evaluate:
@@ -41,14 +39,18 @@ rule evaluate:
         kind=model_kind,
         seed=SEED,
         n_bootstrap=config["evaluate"]["n_bootstrap"],
+        efficiencies=EFFICIENCIES,
+        tracking_uri=TRACKING_URI,
     log:
         "logs/evaluate/{dataset}/{model}.log",
     threads: 1
     resources:
         mem_mb=3000,
         runtime=20,
+    conda:
+        ENV
     shell:
         "detcnn evaluate --model-path {input.model} --kind {params.kind} --test {input.test}"
         " --out-dir results/eval/{wildcards.dataset}/{wildcards.model} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --efficiencies {EFFICIENCIES} --n-bootstrap {params.n_bootstrap}"
-        " --seed {params.seed} --threads {threads} --tracking-uri {TRACKING_URI:q} > {log} 2>&1"
+        " --model {wildcards.model} --efficiencies {params.efficiencies} --n-bootstrap {params.n_bootstrap}"
+        " --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

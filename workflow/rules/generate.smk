@@ -16,19 +16,8 @@ rule generate_jets:
     resources:
         mem_mb=3000,
         runtime=120,
+    conda:
+        ENV
     shell:
         "detcnn generate --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
         " --generate-config {params.generate:q} --out {output.events} --stats {output.stats} > {log} 2>&1"
-
-
-def event_files(wildcards):
-    """The ROOT files of a dataset: generated shards, or the user's own files."""
-    ds = dataset_cfg(wildcards)
-    if ds["source"] == "root_files":
-        return ds["files"]
-    return expand(
-        rules.generate_jets.output.events,
-        dataset=wildcards.dataset,
-        sample=SAMPLES[ds["source"]],
-        shard=range(ds["generate"]["shards"]),
-    )

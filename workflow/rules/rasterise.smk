@@ -20,6 +20,8 @@ rule rasterise:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        ENV
     shell:
         "detcnn rasterise --inputs {input:q} --train {output.train} --val {output.val} --test {output.test}"
         " --dataset {wildcards.dataset} --dataset-config {params.dataset:q} --seed {params.seed}"

@@ -2,11 +2,6 @@
 # `snakemake --report report.html`.
 
 
-def evaluations(wildcards):
-    models = networks(wildcards.dataset) + baselines(wildcards.dataset)
-    return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)
-
-
 rule report:
     input:
         metrics=evaluations,
@@ -24,13 +19,16 @@ rule report:
         evals=lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
         seed=SEED,
         n_bootstrap=config["evaluate"]["n_bootstrap"],
+        efficiencies=EFFICIENCIES,
     log:
         "logs/report/{dataset}.log",
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
+    conda:
+        ENV
     shell:
         "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}"
-        " --dataset {wildcards.dataset} --efficiencies {EFFICIENCIES} --n-bootstrap {params.n_bootstrap}"
+        " --dataset {wildcards.dataset} --efficiencies {params.efficiencies} --n-bootstrap {params.n_bootstrap}"
         " --seed {params.seed} > {log} 2>&1"

@@ -5,14 +5,18 @@
 rule init_tracking:
     output:
         marker="results/mlflow/store.json",
+    params:
+        tracking_uri=TRACKING_URI,
     log:
         "logs/init_tracking.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        ENV
     shell:
-        "detcnn init-tracking --uri {TRACKING_URI:q} --marker {output.marker} > {log} 2>&1"
+        "detcnn init-tracking --uri {params.tracking_uri:q} --marker {output.marker} > {log} 2>&1"
 
 
 rule train:
@@ -28,6 +32,7 @@ rule train:
     params:
         model=lambda w: as_json(config["models"][w.model]),
         seed=SEED,
+        tracking_uri=TRACKING_URI,
     log:
         "logs/train/{dataset}/{model}.log",
     benchmark:
@@ -37,7 +42,9 @@ rule train:
         mem_mb=6000,
         runtime=240,
         gpu=lambda w: int(config["models"][w.model].get("train", {}).get("gpus", 0)),
+    conda:
+        ENV
     shell:
         "detcnn train --train {input.train} --val {input.val} --out-dir results/models/{wildcards.dataset}/{wildcards.model}"
         " --dataset {wildcards.dataset} --model {wildcards.model} --model-config {params.model:q}"
-        " --seed {params.seed} --threads {threads} --tracking-uri {TRACKING_URI:q} > {log} 2>&1"
+        " --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

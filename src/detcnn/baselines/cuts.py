@@ -7,8 +7,10 @@
   background efficiency on train among those keeping at least that much signal. The search is exact
   on a grid of thresholds (signal quantiles per observable): a d-dimensional histogram of the events
   over the threshold bins, reverse-cumulated along every axis, gives the signal and background
-  counts passing every box at once. The per-event score is ``1 - eps`` for the tightest target
-  ``eps`` whose box the event passes (0 if none), so thresholding the score reproduces the boxes.
+  counts passing every box at once. The boxes are nested (a tighter target's box lies inside a
+  looser one's: each box is the best among those inside the previous), and the per-event score is
+  ``1 - eps`` of the tightest target ``eps`` whose box the event passes (0 if none), so cutting the
+  score at ``1 - eps`` selects exactly the box of target ``eps``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def cut_direction(values: np.ndarray, y: np.ndarray) -> int:
 def threshold_at_efficiency(scores: np.ndarray, y: np.ndarray, efficiency: float) -> float:
     """The threshold t with a fraction ``efficiency`` of signal having ``score >= t``."""
     sig = np.sort(scores[y == SIGNAL])[::-1]
-    k = int(np.clip(np.ceil(efficiency * len(sig)) - 1, 0, len(sig) - 1))
+    # round(…, 9): 0.07 * 100 is 7.000000000000001 in floating point, which must keep 7 events, not 8
+    k = int(np.clip(np.ceil(round(efficiency * len(sig), 9)) - 1, 0, len(sig) - 1))
     return float(sig[k])
 
 
@@ -105,13 +108,19 @@ def fit_rectangular_cuts(
     eff_s = _box_counts(bins, shape, is_sig.astype(float)).ravel() / max(is_sig.sum(), 1)
     eff_b = _box_counts(bins, shape, (~is_sig).astype(float)).ravel() / max((~is_sig).sum(), 1)
     targets = np.linspace(0.0, 1.0, n_targets + 2)[1:-1]
+    box_index = np.indices(shape).reshape(len(shape), -1)  # (n_observables, n_boxes) threshold bins
+    allowed = np.ones(box_index.shape[1], dtype=bool)
     boxes = []
-    for target in sorted(set(targets.tolist()) | {float(e) for e in working_points}):
-        ok = np.flatnonzero(eff_s >= target)
+    # Loosest target first; every tighter box must lie inside the previous one (each cut at least as
+    # tight), so the boxes are nested and thresholding the score reproduces each of them.
+    for target in sorted(set(targets.tolist()) | {float(e) for e in working_points}, reverse=True):
+        ok = np.flatnonzero((eff_s >= target) & allowed)
         best = ok[np.lexsort((-eff_s[ok], eff_b[ok]))[0]]
-        idx = np.unravel_index(best, shape)
+        idx = box_index[:, best]
+        allowed &= np.all(box_index >= idx[:, None], axis=0)
         cuts = [float(thresholds[k][i - 1]) if i > 0 else None for k, i in enumerate(idx)]
         boxes.append({"target": target, "cuts": cuts, "eff_s": float(eff_s[best]), "eff_b": float(eff_b[best])})
+    boxes.reverse()
     return {
         "kind": "rectangular_cuts",
         "observables": list(names),

@@ -67,7 +67,7 @@ def evaluate_with_bootstrap(
         out[name] = {
             "value": fn(y, score),
             "err": float(np.std(finite, ddof=1)) if len(finite) > 1 else float("nan"),
-            "n_bootstrap": int(len(indices)),
+            "n_bootstrap": len(indices),
         }
     return out
 
@@ -79,4 +79,8 @@ def paired_difference(
     diffs = np.array([metric(y[i], score_a[i]) - metric(y[i], score_b[i]) for i in indices])
     value = metric(y, score_a) - metric(y, score_b)
     err = float(np.std(diffs, ddof=1))
-    return {"value": float(value), "err": err, "significance": float(value / err) if err > 0 else float("inf")}
+    if err > 0:
+        significance = value / err
+    else:  # identical scores on every resample: no difference, or a difference without fluctuation
+        significance = 0.0 if value == 0 else float(np.sign(value)) * float("inf")
+    return {"value": float(value), "err": err, "significance": float(significance)}

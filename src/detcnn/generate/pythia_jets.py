@@ -68,7 +68,7 @@ def pythia_settings(sample: str, seed: int, *, ecm: float, pthat_min: float, pth
     ]
 
 
-def make_pythia(settings: list[str]):  # noqa: ANN201 - pythia8mc has no type stubs
+def make_pythia(settings: list[str]):
     """Initialise a silent ``pythia8mc.Pythia`` with ``settings``."""
     import pythia8mc
 
@@ -92,7 +92,7 @@ def visible_final_state(batch: ak.Array) -> ak.Array:
     return ak.zip({"px": sel.p.px, "py": sel.p.py, "pz": sel.p.pz, "E": sel.p.e, "id": sel.id})
 
 
-def charge_of(pids: np.ndarray, pythia) -> np.ndarray:  # noqa: ANN001
+def charge_of(pids: np.ndarray, pythia) -> np.ndarray:
     """Electric charge [e] of each PDG id, looked up once per distinct id in Pythia's particle data."""
     unique, inverse = np.unique(pids, return_inverse=True)
     table = np.array([pythia.particleData.charge(int(p)) for p in unique], dtype=np.float32)

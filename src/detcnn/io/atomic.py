@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -42,13 +43,24 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
 def write_json(target: str | os.PathLike[str], payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_to_builtin) + "\n")
+        tmp.write_text(json.dumps(_finite(payload), indent=2, sort_keys=True, default=_to_builtin) + "\n")
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> None:
     """Write a text file atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text)
+
+
+def _finite(obj: Any) -> Any:
+    """Strict JSON has no NaN or infinity: write those floats as null (e.g. an infinite rejection)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _to_builtin(obj: Any) -> Any:

@@ -112,9 +112,7 @@ def iterate_events(
         path = Path(path)
         check_file(path, list(branches.values()), tree=tree)
         renamed = {file_name: ours for ours, file_name in branches.items()}
-        for chunk in uproot.iterate(
-            f"{path}:{tree}", list(branches.values()), step_size=step_size, library="ak"
-        ):
+        for chunk in uproot.iterate(f"{path}:{tree}", list(branches.values()), step_size=step_size, library="ak"):
             chunk = ak.zip({renamed[f]: chunk[f] for f in chunk.fields}, depth_limit=1)
             for field in chunk.fields:
                 values = ak.flatten(chunk[field], axis=None)

@@ -18,9 +18,7 @@ from detcnn.models.registry import register_model
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a shortcut; a 1x1 projection when the shape changes."""
 
-    def __init__(
-        self, in_ch: int, out_ch: int, stride: int, norm_layer: NormLayer, act_layer: ActLayer
-    ) -> None:
+    def __init__(self, in_ch: int, out_ch: int, stride: int, norm_layer: NormLayer, act_layer: ActLayer) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
         self.bn1 = norm_layer(out_ch)
@@ -56,9 +54,7 @@ class ResNet(nn.Module):
         super().__init__()
         check_input_size(image_size, 2 ** (len(layers) - 1), "resnet")
         make_norm, make_act = norm_layer(norm), act_layer(act)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1, bias=False), make_norm(width), make_act()
-        )
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False), make_norm(width), make_act())
         stages: list[nn.Module] = []
         channels = width
         for i, depth in enumerate(layers):

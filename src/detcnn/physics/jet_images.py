@@ -181,9 +181,7 @@ def jet_images(
     charge = np.asarray(charge)
     counts = np.asarray(counts, dtype=np.int64)
     owner = event_index(counts)
-    x, y = centre_coordinates(
-        pt, np.asarray(eta, np.float64), np.asarray(phi, np.float64), counts, jet_phi, owner
-    )
+    x, y = centre_coordinates(pt, np.asarray(eta, np.float64), np.asarray(phi, np.float64), counts, jet_phi, owner)
     if spec.rotate:
         x, y = rotate_principal_axis(x, y, pt, counts, owner)
     if spec.flip:

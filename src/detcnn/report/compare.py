@@ -30,8 +30,11 @@ def load_evaluation(eval_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], n
         return summary, f["y"], f["score"]
 
 
-def _fmt(m: dict[str, float], digits: int) -> str:
-    return f"{m['value']:.{digits}f} ± {m['err']:.{digits}f}"
+def _fmt(m: dict[str, float | None], digits: int) -> str:
+    """``value ± err``; JSON nulls (an infinite rejection: no background left) print as 'inf' / 'n/a'."""
+    value = "inf" if m["value"] is None else f"{m['value']:.{digits}f}"
+    err = "n/a" if m["err"] is None else f"{m['err']:.{digits}f}"
+    return f"{value} ± {err}"
 
 
 def comparison_rows(summaries: Sequence[dict[str, Any]], efficiencies: Sequence[float]) -> list[dict[str, str]]:
@@ -95,15 +98,21 @@ def make_report(
     test = read_images(test_path)
     class_names = test.class_names or ["background", "signal"]
     rows = comparison_rows(summaries, efficiencies)
-    summary: dict[str, Any] = {"dataset": dataset, "n_test": int(len(y)), "models": aucs}
+    summary: dict[str, Any] = {"dataset": dataset, "n_test": len(y), "models": aucs}
     networks = [m for m in scores if kinds[m] == "network"]
     cuts = [m for m in scores if kinds[m] == "cuts"]
-    text = [f"# {dataset}: test-split comparison\n\n", f"{len(y)} test events; uncertainties are the standard deviation "
-            f"over {n_bootstrap} bootstrap resamples of the test events.\n\n", markdown_table(rows)]  # fmt: skip
+    text = [
+        f"# {dataset}: test-split comparison\n\n",
+        f"{len(y)} test events; uncertainties are the standard deviation over {n_bootstrap} bootstrap resamples "
+        "of the test events.\n\n",
+        markdown_table(rows),
+    ]
     if networks and cuts:
         best_net = max(networks, key=aucs.get)
         best_cut = max(cuts, key=aucs.get)
-        diff = paired_difference(y, scores[best_net], scores[best_cut], auc, bootstrap_indices(len(y), n_bootstrap, seed))
+        diff = paired_difference(
+            y, scores[best_net], scores[best_cut], auc, bootstrap_indices(len(y), n_bootstrap, seed)
+        )
         summary["paired_auc_difference"] = {"network": best_net, "baseline": best_cut, **diff}
         text.append(
             f"\nBest network **{best_net}** against best cut baseline **{best_cut}**: "

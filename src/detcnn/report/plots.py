@@ -10,7 +10,7 @@ import numpy as np
 from detcnn.io.atomic import atomic_path
 
 
-def _plt():  # noqa: ANN202
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +19,7 @@ def _plt():  # noqa: ANN202
     return plt
 
 
-def _save(fig, path: str | Path) -> None:  # noqa: ANN001
+def _save(fig, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
     _plt().close(fig)
@@ -28,7 +28,10 @@ def _save(fig, path: str | Path) -> None:  # noqa: ANN001
 def plot_roc_overlay(
     path: str | Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], signal: str, background: str
 ) -> None:
-    """Background rejection vs signal efficiency; ``curves[name] = (eff_s, eff_b, auc)``; networks solid, cuts dashed."""
+    """Background rejection vs signal efficiency, ``curves[name] = (eff_s, eff_b, auc)``.
+
+    Networks are drawn solid, cut baselines dashed.
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for name, (eff_s, eff_b, area) in curves.items():
@@ -63,7 +66,9 @@ def plot_mean_images(
         for k in range(n_ch):
             img = mean[k]
             positive = img[img > 0]
-            norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()) if len(positive) else None
+            norm = (
+                LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()) if len(positive) else None
+            )
             im = axes[c, k].imshow(img, origin="lower", extent=list(extent), norm=norm, cmap="viridis")
             axes[c, k].set_title(f"{class_names[c]}: {channels[k]}", fontsize=9)
             axes[c, k].set_xlabel("$\\Delta\\eta$ (rotated)")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from detcnn.training.data import batches, predict
+from detcnn.training.data import H5Source, TensorSource, predict
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     patience: int = 4
     amp: bool = False  # bfloat16 autocast, CUDA only
+    max_memory_gb: float = 4.0  # a split larger than this is streamed from its file
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> TrainSettings:
@@ -77,8 +78,8 @@ class History:
 
 def fit(
     model: nn.Module,
-    train: tuple[torch.Tensor, torch.Tensor],
-    val: tuple[torch.Tensor, torch.Tensor],
+    train: TensorSource | H5Source,
+    val: TensorSource | H5Source,
     task: Task,
     settings: TrainSettings,
     device: torch.device,
@@ -96,13 +97,14 @@ def fit(
     history = History()
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
-    n_batches = math.ceil(len(train[0]) / settings.batch_size)
+    n_batches = math.ceil(len(train) / settings.batch_size)
+    val_labels = torch.from_numpy(val.labels)
     for epoch in range(settings.epochs):
         t0 = time.perf_counter()
         model.train()
         total, seen = 0.0, 0
         bar = tqdm(
-            batches(*train, settings.batch_size, shuffle=True, generator=generator),
+            train.batches(settings.batch_size, shuffle=True, generator=generator),
             total=n_batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
             disable=not progress, mininterval=5.0, leave=False,
         )  # fmt: skip
@@ -117,13 +119,13 @@ def fit(
             opt.step()
             total += loss.item() * len(xb)
             seen += len(xb)
-        val_proba = predict(model, val[0], device)
-        val_loss = float(nn.functional.nll_loss(torch.log(torch.from_numpy(val_proba).clamp_min(1e-12)), val[1]))
+        val_proba = predict(model, val, device)
+        val_loss = float(nn.functional.nll_loss(torch.log(torch.from_numpy(val_proba).clamp_min(1e-12)), val_labels))
         row = {
             "epoch": epoch + 1,
             "train/loss": total / max(seen, 1),
             "val/loss": val_loss,
-            **{f"val/{k}": v for k, v in task.score(val[1].numpy(), val_proba).items()},
+            **{f"val/{k}": v for k, v in task.score(val.labels, val_proba).items()},
             "seconds": time.perf_counter() - t0,
         }
         history.rows.append(row)

@@ -1,0 +1,135 @@
+"""Rasteriser benchmark: detcnn against energyflow's ``pixelate`` on the same jets, and against the
+time uproot takes just to read the same files.
+
+    python bench/bench_rasterise.py results/events/qg/*.root
+
+energyflow 1.4 does not import under numpy 2 (its ``wasserstein`` dependency), so its
+``energyflow/utils/image_utils.py`` is loaded on its own: ``pip install --no-deps energyflow==1.4.0``.
+Results go to docs/benchmarks.md (section ``rasterise``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import uproot
+
+from detcnn.io.events import iterate_events
+from detcnn.physics.jet_images import ImageSpec, centre_coordinates, jet_images
+from detcnn.physics.observables import jet_observables
+from detcnn.rasterise import NEEDED, chunk_arrays
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _table import write_section
+
+
+def load_pixelate():
+    spec = importlib.util.find_spec("energyflow")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("energyflow is not installed: pip install --no-deps energyflow==1.4.0")
+    path = Path(next(iter(spec.submodule_search_locations))) / "utils" / "image_utils.py"
+    mod_spec = importlib.util.spec_from_file_location("ef_image_utils", path)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    return module.pixelate
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--ef-jets", type=int, default=3000, help="jets given to energyflow (it is slow)")
+    p.add_argument("--no-write", action="store_true")
+    a = p.parse_args()
+    names = {b: b for b in NEEDED}
+
+    def read_only() -> list:
+        return [uproot.open(f)["events"].arrays(list(NEEDED)) for f in a.files]
+
+    t_read = median_time(read_only, a.repeat)
+    chunks = [chunk_arrays(c) for _, c in iterate_events(a.files, names, step_size=10**9)]
+    n_jets = sum(len(c["counts"]) for c in chunks)
+    spec = ImageSpec()
+
+    def rasterise_all() -> None:
+        for c in chunks:
+            jet_images(c["pt"], c["eta"], c["phi"], c["charge"], c["counts"], c["jet_phi"], spec)
+            jet_observables(**{k: c[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+
+    def read_and_rasterise() -> None:
+        for _, chunk in iterate_events(a.files, names, step_size=10**9):
+            c = chunk_arrays(chunk)
+            jet_images(c["pt"], c["eta"], c["phi"], c["charge"], c["counts"], c["jet_phi"], spec)
+            jet_observables(**{k: c[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+
+    t_ras = median_time(rasterise_all, a.repeat)
+    t_full = median_time(read_and_rasterise, a.repeat)
+
+    # Same jets, same centring convention: both get coordinates already centred on the pT-weighted
+    # centroid (energyflow then snaps that centroid to the central pixel, which is where it already is).
+    pixelate = load_pixelate()
+    c = chunks[0]
+    n_ef = min(a.ef_jets, len(c["counts"]))
+    sel_counts = c["counts"][:n_ef]
+    n_const = int(sel_counts.sum())
+    pt, eta, phi, q = (c[k][:n_const] for k in ("pt", "eta", "phi", "charge"))
+    x, y = centre_coordinates(pt, eta, phi, sel_counts, c["jet_phi"][:n_ef])
+    pid = np.where(q != 0, 211, 22)  # energyflow counts charge through a pid table
+    offsets = np.concatenate([[0], np.cumsum(sel_counts)])
+    jets = [np.stack([pt[i:j], x[i:j], y[i:j], pid[i:j]], axis=1) for i, j in itertools.pairwise(offsets)]
+
+    def ef_all() -> np.ndarray:
+        return np.stack(
+            [pixelate(j, npix=33, img_width=0.8, nb_chan=2, norm=False, charged_counts_only=True) for j in jets]
+        )
+
+    t_ef = median_time(ef_all, max(1, a.repeat // 2))
+    ef_images = ef_all().transpose(0, 3, 1, 2)  # (n, phi, y, ch) -> (n, ch, row=phi, col=y)
+    same = ImageSpec(channels=("total_pt", "charged_multiplicity"), rotate=False, flip=False)
+    ours, _ = jet_images(pt, x, y, q, sel_counts, np.zeros(n_ef), same)
+    max_diff = float(np.max(np.abs(ours - ef_images)))
+    rel_pt = max_diff / float(np.max(ef_images[:, 0]))
+    ef_rate = n_ef / t_ef
+    our_rate = n_jets / t_ras
+    table = f"""
+## Rasterise (jets)
+
+`python bench/bench_rasterise.py {" ".join(str(f) for f in a.files)}` ({platform.processor() or platform.machine()},
+one process, median of {a.repeat} runs). {n_jets} jets, {sum(len(ch["pt"]) for ch in chunks)} constituents.
+
+| what | time | jets/s |
+|---|---|---|
+| uproot: read the branches only | {t_read * 1e3:.1f} ms | {n_jets / t_read:,.0f} |
+| detcnn: images (3 channels, centre + rotate + flip) and observables, in memory | {t_ras * 1e3:.1f} ms | {our_rate:,.0f} |
+| detcnn: read + images + observables | {t_full * 1e3:.1f} ms | {n_jets / t_full:,.0f} |
+| energyflow 1.4 `pixelate`, one jet at a time ({n_ef} jets, 2 channels, no rotation) | {t_ef * 1e3:.1f} ms | {ef_rate:,.0f} |
+
+- Rasterise time / uproot read time: **{t_ras / t_read:.2f}x** (read + rasterise: {t_full / t_read:.2f}x the read alone).
+- Speed-up over energyflow: **{our_rate / ef_rate:.0f}x** in jets/s (detcnn doing more work per jet).
+- Agreement with energyflow under the same centring (pT-weighted centroid, no rotation or flip), channels total pT and
+  charged multiplicity: max |difference| = {max_diff:.2e} (relative to the largest pixel: {rel_pt:.1e}).
+"""
+    print(table)
+    if not a.no_write:
+        write_section("rasterise", table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Every registered model: output shape, finite output, a gradient on every parameter, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from detcnn.models import create_model, list_models, register_model
+from detcnn.train import build_model
+from detcnn.training.data import InputScaling
+
+ATTRS = {"channels": ["a", "b", "c"], "class_names": ["gluon", "quark"]}
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_trains(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, in_channels=3, num_classes=2, image_size=33)
+    x = torch.rand(4, 3, 33, 33)
+    out = model(x)
+    assert out.shape == (4, 2)
+    assert torch.isfinite(out).all()
+    out.logsumexp(dim=1).sum().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: no gradient for {pname}"
+        assert torch.isfinite(p.grad).all(), pname
+    assert any(p.grad.abs().sum() > 0 for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x))
+    feats = model.forward_features(x)
+    torch.testing.assert_close(model.forward_head(feats), model(x))
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_batchnorm_off_is_possible(name: str) -> None:
+    model = create_model(name, in_channels=3, num_classes=3, image_size=33, norm="none")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model(torch.rand(2, 3, 33, 33)).shape == (2, 3)
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    with pytest.raises(KeyError, match=r"unknown model 'vgg99'.*komiske_cnn.*resnet"):
+        create_model("vgg99")
+
+
+def test_bad_argument_names_the_model() -> None:
+    with pytest.raises(TypeError, match="bad arguments for model 'resnet'"):
+        create_model("resnet", depth_multiplier=3)
+
+
+@pytest.mark.parametrize(("name", "size", "needed"), [("komiske_cnn", 4, "at least 8"), ("resnet", 2, "at least 4")])
+def test_too_small_input_says_which_sizes_work(name: str, size: int, needed: str) -> None:
+    with pytest.raises(ValueError, match=f"cannot take {size}x{size} images.*{needed}"):
+        create_model(name, in_channels=3, num_classes=2, image_size=size)
+
+
+def test_duplicate_registration_is_an_error() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+
+        @register_model("resnet")
+        def another() -> torch.nn.Module:  # pragma: no cover - never called
+            return torch.nn.Identity()
+
+
+def test_input_scaling_travels_with_the_weights() -> None:
+    images = torch.rand(16, 3, 33, 33).numpy() * 5 + 2
+    scaling = InputScaling.fit(images)
+    model, args = build_model("komiske_cnn", {"filters": [4, 4, 4]}, ATTRS, 33, scaling)
+    assert args["in_channels"] == 3 and args["num_classes"] == 2 and args["image_size"] == 33
+    scaled = scaling(torch.from_numpy(images))
+    torch.testing.assert_close(scaled.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(scaled.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4, rtol=0)
+    assert {"scaling.mean", "scaling.std"} <= set(model.state_dict())

@@ -1,0 +1,120 @@
+"""Jet observables on hand-computed jets (massless constituents)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detcnn.physics.observables import OBSERVABLES, girth, jet_mass, jet_observables, multiplicity, pt_d
+
+# Jet 0: pt 100 at (eta 0, phi 0) and pt 50 at (eta 0, phi 0.2).
+#   m^2 = 2 pt1 pt2 (cosh(deta) - cos(dphi)) = 2 * 100 * 50 * (1 - cos 0.2) = 10000 * 0.0199334 = 199.334
+#   m = 14.1186 GeV
+#   pT_D = sqrt(100^2 + 50^2) / 150 = 111.803 / 150 = 0.745356
+# Jet 1: one constituent pt 40 at (eta 1.3, phi -2.0): mass 0, pT_D = sqrt(40^2) / 40 = 1.
+PT = np.array([100.0, 50.0, 40.0])
+ETA = np.array([0.0, 0.0, 1.3])
+PHI = np.array([0.0, 0.2, -2.0])
+COUNTS = np.array([2, 1])
+# jet axes: jet 0 on its pT-weighted centroid (eta 0, phi (100 * 0 + 50 * 0.2) / 150 = 1/15), jet 1 on its constituent
+JET_ETA = np.array([0.0, 1.3])
+JET_PHI = np.array([1.0 / 15.0, -2.0])
+
+
+def test_multiplicity():
+    out = multiplicity(counts=np.array([2, 1, 0, 7]))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [2.0, 1.0, 0.0, 7.0])
+
+
+def test_mass_two_constituents_in_phi():
+    m = jet_mass(PT, ETA, PHI, COUNTS)
+    assert m.shape == (2,)
+    assert m[0] == pytest.approx(math.sqrt(2 * 100 * 50 * (math.cosh(0.0) - math.cos(0.2))), rel=1e-9)
+    assert m[0] == pytest.approx(14.1186, abs=1e-4)
+    assert m[1] == pytest.approx(0.0, abs=1e-3)  # massless constituent; only rounding of E^2 - p^2 left
+
+
+def test_mass_two_constituents_in_eta():
+    # pt 100 at eta 0.5 and pt 50 at eta -0.3, same phi: m^2 = 10000 (cosh 0.8 - 1) = 10000 * 0.337435 = 3374.35
+    m = jet_mass(np.array([100.0, 50.0]), np.array([0.5, -0.3]), np.array([1.0, 1.0]), np.array([2]))
+    assert m[0] == pytest.approx(math.sqrt(10000 * (math.cosh(0.8) - 1.0)), rel=1e-9)
+    assert m[0] == pytest.approx(58.0892, abs=1e-3)
+
+
+def test_mass_across_phi_wrap():
+    # phi 3.10 and -3.10 are 2 pi - 6.2 = 0.083185 apart, not 6.2:
+    #   1 - cos(0.083185) = 0.083185^2 / 2 - 0.083185^4 / 24 = 0.0034599 - 0.0000020 = 0.0034579
+    #   m = sqrt(10000 * 0.0034579) = sqrt(34.579) = 5.8804 GeV
+    m = jet_mass(np.array([100.0, 50.0]), np.zeros(2), np.array([3.10, -3.10]), np.array([2]))
+    dphi = 2 * math.pi - 6.2
+    assert m[0] == pytest.approx(math.sqrt(10000 * (1.0 - math.cos(dphi))), rel=1e-6)
+    assert m[0] == pytest.approx(5.8804, abs=1e-3)
+
+
+def test_girth_relative_to_jet_axis():
+    # jet 0 about (0, 1/15): dR = 1/15 and 2/15 -> girth = (100/15 + 100/15) / 150 = 4/45 = 0.088889
+    # jet 1 about its only constituent: 0
+    g = girth(PT, ETA, PHI, COUNTS, JET_ETA, JET_PHI)
+    np.testing.assert_allclose(g, [4.0 / 45.0, 0.0], atol=1e-12)
+    # jet 0 about (0, 0): only the pt-50 one is off axis: 50 * 0.2 / 150 = 1/15
+    g0 = girth(PT[:2], ETA[:2], PHI[:2], np.array([2]), np.array([0.0]), np.array([0.0]))
+    assert g0[0] == pytest.approx(1.0 / 15.0)
+
+
+def test_girth_with_eta_and_phi_offsets():
+    # one pt-10 constituent at (eta 0.3, phi 0.4) from an axis at (0, 0): dR = hypot(0.3, 0.4) = 0.5
+    g = girth(np.array([10.0]), np.array([0.3]), np.array([0.4]), np.array([1]), np.array([0.0]), np.array([0.0]))
+    assert g[0] == pytest.approx(0.5)
+
+
+def test_girth_uses_wrapped_delta_phi():
+    # pt 10 at phi 3.10 and pt 10 at phi -3.10, axis at phi pi: |dphi| = pi - 3.10 = 0.041593 for both
+    # -> girth = 0.041593 (not ~3.1 as an unwrapped difference would give)
+    g = girth(
+        np.array([10.0, 10.0]), np.zeros(2), np.array([3.10, -3.10]), np.array([2]), np.zeros(1), np.array([np.pi])
+    )
+    assert g[0] == pytest.approx(math.pi - 3.10, rel=1e-9)
+
+
+def test_pt_d():
+    p = pt_d(PT, COUNTS)
+    np.testing.assert_allclose(p, [math.sqrt(100**2 + 50**2) / 150.0, 1.0], rtol=1e-12)
+    assert p[0] == pytest.approx(0.745356, abs=1e-6)
+    # n equal constituents -> 1 / sqrt(n)
+    assert pt_d(np.full(16, 3.0), np.array([16]))[0] == pytest.approx(0.25)
+
+
+def test_empty_jet_between_others():
+    # a jet with no constituents gives 0 everywhere and does not shift its neighbours
+    pt = np.concatenate([PT[:2], PT[2:]])
+    counts = np.array([2, 0, 1])
+    kw = {
+        "pt": pt,
+        "eta": ETA,
+        "phi": PHI,
+        "counts": counts,
+        "jet_eta": np.array([0.0, 0.0, 1.3]),
+        "jet_phi": np.array([1.0 / 15.0, 0.0, -2.0]),
+    }
+    obs = jet_observables(**kw)
+    np.testing.assert_allclose(obs["n_constituents"], [2, 0, 1])
+    np.testing.assert_allclose(obs["mass"], [14.1186, 0.0, 0.0], atol=1e-3)
+    np.testing.assert_allclose(obs["girth"], [4.0 / 45.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(obs["ptd"], [0.745356, 0.0, 1.0], atol=1e-6)
+
+
+def test_jet_observables_dict():
+    # extra arrays (charge) are accepted and ignored
+    obs = jet_observables(pt=PT, eta=ETA, phi=PHI, counts=COUNTS, jet_eta=JET_ETA, jet_phi=JET_PHI, charge=np.ones(3))
+    assert set(obs) == set(OBSERVABLES) == {"n_constituents", "mass", "girth", "ptd"}
+    for values in obs.values():
+        assert values.shape == (2,)
+        assert values.dtype == np.float64
+    np.testing.assert_array_equal(obs["n_constituents"], [2.0, 1.0])
+    assert obs["mass"][0] == pytest.approx(math.sqrt(10000 * (1 - math.cos(0.2))), rel=1e-9)
+    assert obs["mass"][1] == pytest.approx(0.0, abs=1e-3)
+    np.testing.assert_allclose(obs["girth"], [4.0 / 45.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(obs["ptd"], [math.sqrt(12500.0) / 150.0, 1.0], rtol=1e-12)

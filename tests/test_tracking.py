@@ -1,0 +1,46 @@
+"""The MLflow store: created once, then parallel jobs log without losing runs."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+from detcnn.tracking import init_store, mlflow_run, resolve_uri
+
+
+def _log_one(args: tuple[str, int]) -> str:
+    uri, i = args
+    with mlflow_run(uri, "parallel", f"job{i}") as (mlflow, run):
+        mlflow.log_params({"i": i})
+        for step in range(3):
+            mlflow.log_metrics({"val/auc": 0.5 + 0.01 * i + step}, step=step)
+        return run.info.run_id
+
+
+def test_parallel_jobs_on_a_fresh_store(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_uri(f"sqlite:///{tmp_path}/store/mlflow.db")
+    init_store(uri)  # what the init_tracking rule does before any job logs
+    with mp.get_context("spawn").Pool(4) as pool:
+        run_ids = pool.map(_log_one, [(uri, i) for i in range(6)])
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("detcnn/parallel")
+    runs = client.search_runs([exp.experiment_id])
+    assert sorted(r.info.run_id for r in runs) == sorted(run_ids)
+    assert all(len(client.get_metric_history(r, "val/auc")) == 3 for r in run_ids)
+    assert Path(exp.artifact_location.removeprefix("file://")).parent == tmp_path / "store" / "artifacts"
+
+
+def test_relative_sqlite_uri_is_made_absolute(tmp_path: Path) -> None:
+    uri = resolve_uri(None, root=tmp_path)
+    assert uri == f"sqlite:///{tmp_path.resolve()}/results/mlflow/mlflow.db"
+    assert resolve_uri("http://mlflow.example:5000") == "http://mlflow.example:5000"
+
+
+def test_logging_without_a_store_says_what_to_run(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(RuntimeError, match="init-tracking"):
+        with mlflow_run(f"sqlite:///{tmp_path}/none.db", "x", "y"):
+            pass

@@ -1,0 +1,91 @@
+"""The training loop: it learns, keeps the best epoch, streams large files like small ones, and saves
+weights that load with ``weights_only=True``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detcnn.io.images import ImageWriter
+from detcnn.train import build_model, load_network
+from detcnn.training.data import H5Source, TensorSource, open_source, predict
+from detcnn.training.device import seed_everything
+from detcnn.training.loop import TASKS, TrainSettings, fit
+
+ATTRS = {"channels": ["a", "b"], "class_names": ["background", "signal"]}
+
+
+def toy_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Noise images; class 1 has a bright 3x3 blob in the upper-right corner."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (n, 2, 12, 12)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    X[y == 1, 0, 8:11, 8:11] += 2.0
+    return X, y
+
+
+def write_split(path: Path, X: np.ndarray, y: np.ndarray) -> Path:
+    with ImageWriter(path, X.shape[1:], ATTRS) as w:
+        w.append(X, y, {"dummy": np.zeros(len(y))})
+    return path
+
+
+def test_fit_learns_and_keeps_the_best_epoch() -> None:
+    X, y = toy_images(600, seed=0)
+    Xv, yv = toy_images(200, seed=1)
+    train, val = TensorSource(X, y), TensorSource(Xv, yv)
+    gen = seed_everything(0)
+    model, _ = build_model("komiske_cnn", {"filters": [8, 8, 8], "dense": 16}, ATTRS, 12, train.scaling())
+    settings = TrainSettings(epochs=6, batch_size=64, lr=3e-3, patience=2)
+    seen: list[dict] = []
+    model, history = fit(model, train, val, TASKS["classification"](), settings, torch.device("cpu"), gen,
+                         seen.append, progress=False)  # fmt: skip
+    assert seen == history.rows
+    assert history.rows[-1]["val/auc"] > 0.95
+    assert history.rows[0]["train/loss"] > history.rows[-1]["train/loss"]
+    best = min(history.rows, key=lambda r: r["val/loss"])
+    assert history.best_epoch == best["epoch"]
+    proba = predict(model, val, torch.device("cpu"))
+    loss = torch.nn.functional.nll_loss(torch.log(torch.from_numpy(proba)), torch.from_numpy(yv))
+    assert float(loss) == pytest.approx(best["val/loss"], rel=1e-5), "the returned weights are the best epoch's"
+
+
+def test_streamed_source_matches_memory(tmp_path: Path) -> None:
+    X, y = toy_images(1000, seed=2)
+    path = write_split(tmp_path / "train.h5", X, y)
+    streamed = H5Source(path, block_rows=256)
+    memory = open_source(path, max_memory_gb=1.0)
+    assert isinstance(memory, TensorSource)
+    assert isinstance(open_source(path, max_memory_gb=1e-6), H5Source)
+    a, b = streamed.scaling(), memory.scaling()
+    torch.testing.assert_close(a.mean, b.mean)
+    torch.testing.assert_close(a.std, b.std)
+    # every row exactly once per epoch, in a seeded shuffled order
+    rows = [xb[:, 0, 0, 0] for xb, _ in streamed.batches(100, shuffle=True, generator=seed_everything(3))]
+    assert sorted(torch.cat(rows).tolist()) == sorted(X[:, 0, 0, 0].tolist())
+    again = [xb[:, 0, 0, 0] for xb, _ in streamed.batches(100, shuffle=True, generator=seed_everything(3))]
+    torch.testing.assert_close(torch.cat(rows), torch.cat(again))
+    # unshuffled batches come in file order, labels aligned
+    xs, ys = zip(*streamed.batches(300, shuffle=False), strict=True)
+    np.testing.assert_array_equal(torch.cat(xs).numpy(), X)
+    np.testing.assert_array_equal(torch.cat(ys).numpy(), y)
+
+
+def test_weights_load_safely(tmp_path: Path) -> None:
+    model, args = build_model("resnet", {"width": 4, "layers": [1, 1]}, ATTRS, 12)
+    path = tmp_path / "weights.pt"
+    torch.save({"arch": "resnet", "args": args, "class_names": ATTRS["class_names"],
+                "state_dict": model.state_dict()}, path)  # fmt: skip
+    loaded, payload = load_network(path)
+    assert payload["arch"] == "resnet"
+    x = torch.rand(3, 2, 12, 12)
+    model.eval()
+    torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_unknown_train_setting_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"unknown train setting.*learning_rate"):
+        TrainSettings.from_config({"learning_rate": 0.1})
