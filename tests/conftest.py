@@ -1,18 +1,22 @@
-"""Shared fixtures: tiny jets made by hand and written as ROOT files on the fly."""
+"""Shared fixtures: tiny jets made by hand and written as ROOT files on the fly.
+
+awkward and uproot are imported inside the helpers, so the model and training tests also run where
+only PyTorch is installed (the GPU machine).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import awkward as ak
 import numpy as np
 import pytest
 
-from detcnn.io.events import write_events
 
+def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]:
+    """``n`` random jets following the jets file contract (GeV, radians): numpy and awkward arrays."""
+    import awkward as ak
 
-def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, np.ndarray | ak.Array]:
-    """``n`` random jets following the jets file contract (GeV, radians)."""
     rng = np.random.default_rng(seed)
     counts = rng.integers(3, 30, size=n)
     total = int(counts.sum())
@@ -42,6 +46,8 @@ def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, np.n
 @pytest.fixture
 def jets_file(tmp_path: Path) -> Path:
     """A ROOT file with 400 random jets."""
+    from detcnn.io.events import write_events
+
     path = tmp_path / "jets.root"
     write_events(path, make_jets(400, seed=1))
     return path

@@ -135,3 +135,14 @@ def test_split_is_deterministic_and_complete(tmp_path: Path, jets_file: Path) ->
     assert xa.attrs["config_hash"] == "test"
     assert xa.X.shape[1:] == (3, 9, 9)
     assert set(xa.observables) == {"n_constituents", "mass", "girth", "ptd"}
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    from detcnn.io.atomic import write_text
+
+    write_text(tmp_path / "a.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask

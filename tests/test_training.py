@@ -86,6 +86,21 @@ def test_weights_load_safely(tmp_path: Path) -> None:
     torch.testing.assert_close(loaded(x), model(x))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the GPU machine)")
+@pytest.mark.parametrize("amp", [False, True])
+def test_training_on_the_gpu(amp: bool) -> None:
+    X, y = toy_images(600, seed=0)
+    Xv, yv = toy_images(200, seed=1)
+    train, val = TensorSource(X, y), TensorSource(Xv, yv)
+    model, _ = build_model("resnet", {"width": 8, "layers": [1, 1]}, ATTRS, 12, train.scaling())
+    settings = TrainSettings(epochs=4, batch_size=64, lr=3e-3, patience=4, amp=amp)
+    device = torch.device("cuda")
+    model, history = fit(model, train, val, TASKS["classification"](), settings, device, seed_everything(0),
+                         progress=False)  # fmt: skip
+    assert next(model.parameters()).device.type == "cuda"
+    assert history.rows[-1]["val/auc"] > 0.95
+
+
 def test_unknown_train_setting_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"unknown train setting.*learning_rate"):
         TrainSettings.from_config({"learning_rate": 0.1})

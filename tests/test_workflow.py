@@ -90,7 +90,7 @@ def test_mlflow_store_holds_every_run(workdir: Path) -> None:
 
 def _planned_jobs(dry_run_stdout: str) -> dict[str, int]:
     table = dry_run_stdout.split("Job stats:")[-1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] not in ("total", "all")}
 
 
 def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:

@@ -33,11 +33,19 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _default_mode())  # mkstemp makes 0600 files; outputs should be readable as usual
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _default_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give: 0o666 minus the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_json(target: str | os.PathLike[str], payload: Any) -> None:

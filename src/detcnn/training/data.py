@@ -76,14 +76,26 @@ class TensorSource:
 
     @property
     def labels(self) -> np.ndarray:
-        return self.y.numpy()
+        return self.y.cpu().numpy()
 
     def scaling(self) -> InputScaling:
-        return InputScaling.fit(self.X.numpy())
+        return InputScaling.fit(self.X.cpu().numpy())
+
+    def to(self, device: torch.device) -> TensorSource:
+        """The same data resident on ``device`` (batches are then sliced there, with no host copies)."""
+        return TensorSource(self.X.to(device), self.y.to(device))
+
+    def fits_on(self, device: torch.device, fraction: float = 0.5) -> bool:
+        """Whether the images take less than ``fraction`` of the GPU memory that is free now."""
+        if device.type != "cuda":
+            return False
+        free, _ = torch.cuda.mem_get_info(device)
+        return self.X.element_size() * self.X.nelement() < fraction * free
 
     def batches(self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Batch]:
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        order = order.to(self.X.device)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             yield self.X[idx], self.y[idx]

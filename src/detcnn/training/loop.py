@@ -91,6 +91,8 @@ def fit(
     from tqdm import tqdm
 
     model.to(device)
+    # On a GPU, data that fits is moved there once: no host-to-device copy per batch.
+    train, val = (s.to(device) if isinstance(s, TensorSource) and s.fits_on(device) else s for s in (train, val))
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     loss_fn = task.loss.to(device)
     use_amp = settings.amp and device.type == "cuda"
