@@ -57,7 +57,7 @@ def test_outputs_exist(workdir: Path) -> None:
     assert "paired bootstrap" in table
     summary = json.loads((report / "summary.json").read_text())
     assert summary["paired_auc_difference"]["err"] > 0
-    for plot in ("roc.png", "mean_images.png", "observables.png"):
+    for plot in ("roc.png", "mean_images.png", "observables.png", "auc_vs_parameters.png"):
         assert (report / plot).stat().st_size > 10_000
     # no temporary files left behind by the atomic writes
     assert not [p for p in (workdir / "results").rglob(".*") if p.is_file() and "mlflow" not in str(p)]

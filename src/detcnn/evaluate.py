@@ -8,6 +8,7 @@ Every evaluation is an MLflow run with the same metric names.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -18,14 +19,16 @@ from typing import Any
 import numpy as np
 
 from detcnn.baselines.cuts import score_baseline
-from detcnn.evaluation.metrics import bootstrap_indices, evaluate_with_bootstrap, metric_functions
+from detcnn.evaluation.metrics import bootstrap_indices, evaluate_with_bootstrap, metric_functions, roc
 from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageSet, read_images
+from detcnn.report.plots import plot_roc_overlay
 from detcnn.tracking import mlflow_run
 
 
 def score_network(model_path: str | os.PathLike[str], test: ImageSet, threads: int = 1) -> tuple[np.ndarray, dict]:
-    """P(class 1) per test image from ``weights.pt``, and timing info (inference images/s)."""
+    """P(class 1) per test image from ``weights.pt``, and cost: inference images/s on this machine (after a
+    warm-up batch) and the mean training seconds per epoch (from ``history.csv`` beside the weights)."""
     from detcnn.train import load_network
     from detcnn.training.data import TensorSource, predict
     from detcnn.training.device import configure_threads, resolve_device
@@ -34,12 +37,22 @@ def score_network(model_path: str | os.PathLike[str], test: ImageSet, threads: i
     device = resolve_device("auto")
     model, payload = load_network(model_path, device)
     source = TensorSource(test.X, test.y)
+    predict(model, TensorSource(test.X[:256], test.y[:256]), device)  # warm-up: allocations, kernel choice
     t0 = time.perf_counter()
     proba = predict(model, source, device)
     seconds = time.perf_counter() - t0
-    n_params = sum(p.numel() for p in model.parameters())
-    return proba[:, 1], {"n_parameters": n_params, "inference_images_per_s": len(source) / seconds,
-                         "arch": payload["arch"]}  # fmt: skip
+    info = {
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "inference_images_per_s": len(source) / seconds,
+        "inference_device": str(device),
+        "arch": payload["arch"],
+    }
+    history = Path(model_path).with_name("history.csv")
+    if history.is_file():
+        with history.open() as fh:
+            epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
+        info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
+    return proba[:, 1], info
 
 
 def score_cuts(model_path: str | os.PathLike[str], test: ImageSet, threads: int = 1) -> tuple[np.ndarray, dict]:
@@ -50,29 +63,6 @@ def score_cuts(model_path: str | os.PathLike[str], test: ImageSet, threads: int 
 
 
 SCORERS: dict[str, Callable[..., tuple[np.ndarray, dict]]] = {"network": score_network, "cuts": score_cuts}
-
-
-def plot_roc(path: Path, y: np.ndarray, score: np.ndarray, label: str) -> None:
-    """Background rejection against signal efficiency for one model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from detcnn.evaluation.metrics import roc
-
-    eff_s, eff_b = roc(y, score)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    keep = eff_b > 0
-    ax.semilogy(eff_s[keep], 1.0 / eff_b[keep], label=label)
-    ax.set_xlabel("quark efficiency $\\varepsilon_q$")
-    ax.set_ylabel("gluon rejection $1/\\varepsilon_g$")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
 
 
 def evaluate_model(
@@ -105,7 +95,12 @@ def evaluate_model(
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, y=test.y, score=score)
     write_json(out_dir / "metrics.json", summary)
-    plot_roc(out_dir / "roc.png", test.y, score, model_name)
+    eff_s, eff_b = roc(test.y, score)
+    class_names = test.class_names or ["background", "signal"]
+    curve = {model_name: (eff_s, eff_b, metrics["test/auc"]["value"])}
+    plot_roc_overlay(
+        out_dir / "roc.png", curve, class_names[1], class_names[0], dashed={model_name} if kind == "cuts" else ()
+    )
     with mlflow_run(tracking_uri, dataset, f"eval/{model_name}", tags={"stage": "evaluate", "model": model_name,
                                                                       "kind": kind}) as (mlflow, _run):  # fmt: skip
         mlflow.log_params(

@@ -11,6 +11,9 @@ rule report:
         csv="results/report/{dataset}/comparison.csv",
         summary="results/report/{dataset}/summary.json",
         roc=report("results/report/{dataset}/roc.png", caption="../report/roc.rst", category="{dataset}"),
+        auc_params=report(
+            "results/report/{dataset}/auc_vs_parameters.png", caption="../report/auc_vs_parameters.rst", category="{dataset}"
+        ),
         images=report("results/report/{dataset}/mean_images.png", caption="../report/mean_images.rst", category="{dataset}"),
         observables=report(
             "results/report/{dataset}/observables.png", caption="../report/observables.rst", category="{dataset}"

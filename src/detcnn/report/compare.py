@@ -19,7 +19,7 @@ import numpy as np
 from detcnn.evaluation.metrics import auc, bootstrap_indices, paired_difference, roc
 from detcnn.io.atomic import write_json, write_text
 from detcnn.io.images import read_images
-from detcnn.report.plots import plot_mean_images, plot_observables, plot_roc_overlay
+from detcnn.report.plots import plot_auc_vs_parameters, plot_mean_images, plot_observables, plot_roc_overlay
 
 
 def load_evaluation(eval_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
@@ -46,6 +46,9 @@ def comparison_rows(summaries: Sequence[dict[str, Any]], efficiencies: Sequence[
                "AUC": _fmt(m["test/auc"], 4)}  # fmt: skip
         for eff in efficiencies:
             row[f"1/eps_b at eps_s={eff:g}"] = _fmt(m[f"test/rej_at_{eff:g}"], 2)
+        per_epoch, speed = s.get("train_seconds_per_epoch"), s.get("inference_images_per_s")
+        row["train s/epoch"] = f"{per_epoch:.1f}" if per_epoch else "-"
+        row["inference images/s"] = f"{speed:,.0f}" if speed else "-"
         rows.append(row)
     return rows
 
@@ -82,8 +85,8 @@ def make_report(
     n_bootstrap: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Write ``comparison.md``, ``comparison.csv``, ``summary.json``, ``roc.png``, ``mean_images.png`` and
-    ``observables.png`` into ``out_dir``; return the summary."""
+    """Write ``comparison.md``, ``comparison.csv``, ``summary.json``, ``roc.png``, ``auc_vs_parameters.png``,
+    ``mean_images.png`` and ``observables.png`` into ``out_dir``; return the summary."""
     out_dir = Path(out_dir)
     loaded = [load_evaluation(d) for d in eval_dirs]
     summaries = [s for s, _, _ in loaded]
@@ -125,9 +128,15 @@ def make_report(
     for name in sorted(scores, key=lambda n: -aucs[n]):
         eff_s, eff_b = roc(y, scores[name])
         curves[name] = (eff_s, eff_b, aucs[name])
-    plot_roc_overlay(out_dir / "roc.png", curves, class_names[1], class_names[0])
+    plot_roc_overlay(out_dir / "roc.png", curves, class_names[1], class_names[0], dashed=set(cuts))
     plot_mean_images(
         out_dir / "mean_images.png", test.X, test.y, class_names, test.channels, test.attrs.get("extent", [0, 1, 0, 1])
+    )
+    by_name = {s["model"]: s for s in summaries}
+    plot_auc_vs_parameters(
+        out_dir / "auc_vs_parameters.png",
+        {m: (by_name[m]["n_parameters"], aucs[m], by_name[m]["metrics"]["test/auc"]["err"]) for m in networks},
+        reference={m: aucs[m] for m in sorted(cuts, key=lambda m: -aucs[m])[:1]},
     )
     summary["observable_means"] = plot_observables(out_dir / "observables.png", test.observables, test.y, class_names)
     write_json(out_dir / "summary.json", summary)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +26,21 @@ def _save(fig, path: str | Path) -> None:
 
 
 def plot_roc_overlay(
-    path: str | Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], signal: str, background: str
+    path: str | Path,
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+    signal: str,
+    background: str,
+    dashed: Collection[str] = (),
 ) -> None:
     """Background rejection vs signal efficiency, ``curves[name] = (eff_s, eff_b, auc)``.
 
-    Networks are drawn solid, cut baselines dashed.
+    Curves named in ``dashed`` (the cut baselines) are drawn dashed, the networks solid.
     """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for name, (eff_s, eff_b, area) in curves.items():
         keep = eff_b > 0
-        style = "--" if name.startswith(("cut_", "rect")) else "-"
+        style = "--" if name in dashed else "-"
         ax.semilogy(eff_s[keep], 1.0 / eff_b[keep], style, label=f"{name} (AUC {area:.3f})")
     ax.set_xlabel(f"{signal} efficiency")
     ax.set_ylabel(f"{background} rejection 1/eff")
@@ -101,3 +105,25 @@ def plot_observables(
     fig.tight_layout()
     _save(fig, path)
     return means
+
+
+def plot_auc_vs_parameters(
+    path: str | Path, points: Mapping[str, tuple[int, float, float]], reference: Mapping[str, float] | None = None
+) -> None:
+    """Test AUC (with its bootstrap error) against trainable parameters, one point per network;
+    ``reference`` AUCs (the cut baselines) are drawn as horizontal lines."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, (n_params, auc_value, err) in points.items():
+        ax.errorbar(n_params, auc_value, yerr=err, fmt="o", capsize=3)
+        ax.annotate(name, (n_params, auc_value), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    for name, auc_value in (reference or {}).items():
+        ax.axhline(auc_value, ls="--", lw=1, color="grey")
+        ax.annotate(name, (ax.get_xlim()[0], auc_value), textcoords="offset points", xytext=(3, 3), fontsize=7,
+                    color="grey")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("test AUC")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    _save(fig, path)
