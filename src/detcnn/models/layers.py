@@ -10,6 +10,7 @@ NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]
 
 NORM_LAYERS: dict[str, NormLayer | None] = {"batch": nn.BatchNorm2d, "none": None}
+NORM_LAYERS_1D: dict[str, NormLayer | None] = {"batch": nn.BatchNorm1d, "none": None}
 ACT_LAYERS: dict[str, ActLayer] = {"relu": lambda: nn.ReLU(inplace=True), "gelu": nn.GELU, "silu": nn.SiLU}
 
 
@@ -19,6 +20,31 @@ def norm_layer(name: str) -> NormLayer:
         raise KeyError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS)}")
     layer = NORM_LAYERS[name]
     return layer if layer is not None else (lambda channels: nn.Identity())
+
+
+def norm_layer_1d(name: str) -> NormLayer:
+    """A normalisation constructor for ``(N, features)`` tensors by name ('batch' or 'none' for identity)."""
+    if name not in NORM_LAYERS_1D:
+        raise KeyError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS_1D)}")
+    layer = NORM_LAYERS_1D[name]
+    return layer if layer is not None else (lambda features: nn.Identity())
+
+
+def is_identity_norm(norm_layer: NormLayer) -> bool:
+    """Whether ``norm_layer`` builds no normalisation (then the layer before it needs its own bias)."""
+    return isinstance(norm_layer(1), nn.Identity)
+
+
+def not_inplace(act_layer: ActLayer) -> ActLayer:
+    """``act_layer`` that never overwrites its input: for pre-activations applied to a tensor used elsewhere."""
+
+    def make() -> nn.Module:
+        act = act_layer()
+        if getattr(act, "inplace", False):
+            act.inplace = False
+        return act
+
+    return make
 
 
 def act_layer(name: str) -> ActLayer:
