@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml", "paper.yaml", "zoo.yaml"])
 def test_configs_validate(name: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     cfg = yaml.safe_load((ROOT / "config" / name).read_text())
