@@ -12,11 +12,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier
 from detcnn.models.layers import act_layer, check_input_size, norm_layer, same_padding
 from detcnn.models.registry import register_model
 
 
-class KomiskeCNN(nn.Module):
+class KomiskeCNN(ImageClassifier):
     """Plain CNN classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``."""
 
     def __init__(
@@ -59,12 +60,6 @@ class KomiskeCNN(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("komiske_cnn")

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier, pooled_head
 from detcnn.models.blocks.dense import DenseBlock, Transition
 from detcnn.models.layers import act_layer, check_input_size, is_identity_norm, norm_layer
 from detcnn.models.registry import register_model
 
 
-class DenseNet(nn.Module):
+class DenseNet(ImageClassifier):
     """DenseNet classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     The ``stem`` convolution gives ``2 * growth_rate`` channels (no norm-act: every dense layer starts with
@@ -56,18 +57,10 @@ class DenseNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.final_norm = make_norm(channels)
         self.final_act = make_act()
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
-        )
+        self.head = pooled_head(channels, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.final_act(self.final_norm(self.stages(self.stem(x))))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("densenet")

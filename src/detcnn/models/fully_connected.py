@@ -10,11 +10,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier
 from detcnn.models.layers import act_layer, check_input_size, norm_layer_1d
 from detcnn.models.registry import register_model
 
 
-class FullyConnectedNet(nn.Module):
+class FullyConnectedNet(ImageClassifier):
     """MLP classifier on ``(N, C, H, W)`` images, flattened to ``(N, C * H * W)`` -> logits ``(N, num_classes)``.
 
     ``hidden``: one Linear-norm-act-dropout layer per ``hidden_sizes`` entry (norm ``"batch"`` is
@@ -48,12 +49,6 @@ class FullyConnectedNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.hidden(self.flatten(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("fully_connected")

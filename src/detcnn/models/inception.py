@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.inception import InceptionModule
 from detcnn.models.layers import act_layer, check_input_size, norm_layer
@@ -26,7 +27,7 @@ DEFAULT_BLOCKS: tuple[tuple[int, ...], ...] = (
 )
 
 
-class InceptionNet(nn.Module):
+class InceptionNet(ImageClassifier):
     """Inception classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     ``blocks`` lists one 6-tuple of branch widths per inception module; each stage starts with a 3x3
@@ -64,18 +65,10 @@ class InceptionNet(nn.Module):
             stages.append(nn.Sequential(OrderedDict(pool=pool, inception=block)))
             channels = block.out_channels
         self.stages = nn.Sequential(*stages)
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
-        )
+        self.head = pooled_head(channels, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("inception_net")

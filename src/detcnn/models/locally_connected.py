@@ -17,13 +17,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.locally_connected import LocallyConnected2d
 from detcnn.models.layers import act_layer, check_input_size, is_identity_norm, norm_layer
 from detcnn.models.registry import register_model
 
 
-class LocallyConnectedNet(nn.Module):
+class LocallyConnectedNet(ImageClassifier):
     """Locally-connected classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     ``stem``: 3x3 stride-2 convolution (``stem_width``) -norm-act. ``local``: one ``LocallyConnected2d``
@@ -72,12 +73,6 @@ class LocallyConnectedNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.local(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("locally_connected")

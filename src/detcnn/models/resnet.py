@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier, pooled_head
 from detcnn.models.blocks.squeeze_excitation import SqueezeExcitation
 from detcnn.models.layers import ActLayer, NormLayer, act_layer, check_input_size, norm_layer
 from detcnn.models.registry import register_model
@@ -92,7 +93,7 @@ class BottleneckBlock(nn.Module):
 BLOCKS: dict[str, type[BasicBlock] | type[BottleneckBlock]] = {"basic": BasicBlock, "bottleneck": BottleneckBlock}
 
 
-class ResNet(nn.Module):
+class ResNet(ImageClassifier):
     """ResNet classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     Stage ``i`` has ``layers[i]`` blocks of ``width * 2**i * expansion`` output channels (expansion 1 for
@@ -129,18 +130,10 @@ class ResNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
             channels = out
         self.stages = nn.Sequential(*stages)
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
-        )
+        self.head = pooled_head(channels, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("resnet")

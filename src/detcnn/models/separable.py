@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.models.base import ImageClassifier, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.pointwise import Pointwise
 from detcnn.models.blocks.separable import SeparableConv2d
@@ -57,7 +58,7 @@ class XceptionBlock(nn.Module):
         return self.shortcut(x) + self.residual(x)
 
 
-class Xception(nn.Module):
+class Xception(ImageClassifier):
     """Xception classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     ``stem``: two 3x3 convolutions (``stem_width``, ``2 * stem_width``). ``entry_flow``: one stride-2 block
@@ -102,18 +103,10 @@ class Xception(nn.Module):
             make_act(),
             SeparableConv2d(exit_widths[0], exit_widths[1], inner_act=False, **na),
         )
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(exit_widths[1], num_classes)
-        )
+        self.head = pooled_head(exit_widths[1], num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.exit_flow(self.middle_flow(self.entry_flow(self.stem(x))))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 # (output channels, stride) per depthwise-separable layer: MobileNet v1's Table 1, narrower and shorter
@@ -124,7 +117,7 @@ def _scaled(channels: int, alpha: float) -> int:
     return max(1, round(channels * alpha))
 
 
-class MobileNet(nn.Module):
+class MobileNet(ImageClassifier):
     """MobileNet v1 classifier on ``(N, C, H, W)`` images -> logits ``(N, num_classes)``.
 
     A 3x3 ``stem`` convolution, then ``blocks``: one depthwise-separable layer (dw-norm-act-pw-norm-act) per
@@ -166,18 +159,10 @@ class MobileNet(nn.Module):
             blocks.append(nn.Sequential(OrderedDict(sep=sep, se=gate)))
             channels = out
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
-        )
+        self.head = pooled_head(channels, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 @register_model("xception")
