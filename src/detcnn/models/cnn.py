@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier
+from detcnn.models.base import ImageClassifier, dense_head
 from detcnn.models.layers import act_layer, check_input_size, norm_layer, same_padding
 from detcnn.models.registry import register_model
 
@@ -50,13 +50,7 @@ class KomiskeCNN(ImageClassifier):
             ]
             channels, size = width, size // 2
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(channels * size * size, dense),
-            make_act(),
-            nn.Dropout(dropout),
-            nn.Linear(dense, num_classes),
-        )
+        self.head = dense_head(channels * size * size, dense, num_classes, dropout, make_act)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier
+from detcnn.models.base import ImageClassifier, dense_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.locally_connected import LocallyConnected2d
 from detcnn.models.layers import act_layer, check_input_size, is_identity_norm, norm_layer
@@ -63,13 +63,7 @@ class LocallyConnectedNet(ImageClassifier):
             layers.append(nn.Sequential(OrderedDict(lc=lc, norm=make_norm(width), act=make_act())))
             channels, size = width, lc.output_size[0]
         self.local = nn.Sequential(*layers)
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(channels * size * size, dense),
-            make_act(),
-            nn.Dropout(dropout),
-            nn.Linear(dense, num_classes),
-        )
+        self.head = dense_head(channels * size * size, dense, num_classes, dropout, make_act)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.local(self.stem(x))
