@@ -63,6 +63,21 @@ def test_outputs_exist(workdir: Path) -> None:
     assert not [p for p in (workdir / "results").rglob(".*") if p.is_file() and "mlflow" not in str(p)]
 
 
+def test_user_root_files_dataset(workdir: Path) -> None:
+    """A root_files dataset reads the listed files; a model listing 'datasets' trains only there."""
+    import h5py
+
+    n_own = 0
+    for split in ("train", "val", "test"):
+        with h5py.File(workdir / f"results/images/own/{split}.h5", "r") as f:
+            assert f["X"].shape[1:] == (3, 16, 16)
+            n_own += f["y"].shape[0]
+    assert n_own == 300  # 150 quark + 150 gluon jets from the two listed files
+    table = (workdir / "results/report/own/comparison.md").read_text()
+    assert "| cnn |" in table and "| resnet |" not in table
+    assert not (workdir / "results/models/own/resnet").exists()
+
+
 def test_mlflow_store_holds_every_run(workdir: Path) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -108,7 +123,8 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     finally:
         config_path.write_text(original)
     assert result.returncode == 0, result.stderr
-    assert _planned_jobs(result.stdout) == {"train": 1, "evaluate": 1, "report": 1}, result.stdout[-3000:]
+    # cnn trains on both datasets; nothing upstream (generate, rasterise, baselines) and no other model
+    assert _planned_jobs(result.stdout) == {"train": 2, "evaluate": 2, "report": 2}, result.stdout[-3000:]
     assert "model=cnn" in result.stdout and "model=resnet" not in result.stdout
 
 
