@@ -34,8 +34,17 @@ MODELS = {
 }
 
 
-def run(name: str, images: Path, device: torch.device, amp: bool, epochs: int, batch_size: int) -> dict:
-    arch, args = MODELS[name]
+def models_from_config(path: Path) -> dict[str, tuple[str, dict]]:
+    """``{name: (arch, args)}`` of the ``models`` section of a workflow config."""
+    import yaml
+
+    cfg = yaml.safe_load(path.read_text())
+    return {name: (m["arch"], dict(m.get("args", {}))) for name, m in cfg["models"].items()}
+
+
+def run(
+    name: str, arch: str, args: dict, images: Path, device: torch.device, amp: bool, epochs: int, batch_size: int
+) -> dict:
     attrs = read_attrs(images / "train.h5")
     train, val, test = (open_source(images / f"{s}.h5", 64.0) for s in ("train", "val", "test"))
     gen = seed_everything(1)
@@ -70,13 +79,16 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--amp", choices=["off", "on", "both"], default="off")
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--models", nargs="+", help="names to run (default: all of MODELS or of --config)")
+    p.add_argument("--config", type=Path, help="take the models from this workflow config (e.g. config/zoo.yaml)")
     p.add_argument("--out", type=Path, help="write the markdown here instead of docs/benchmarks.md")
     a = p.parse_args()
     configure_threads(a.threads)
     device = resolve_device(a.device)
     amps = {"off": [False], "on": [True], "both": [False, True]}[a.amp]
-    rows = [run(m, a.images, device, amp, a.epochs, a.batch_size) for m in a.models for amp in amps]
+    models = models_from_config(a.config) if a.config else MODELS
+    names = a.models or list(models)
+    rows = [run(m, *models[m], a.images, device, amp, a.epochs, a.batch_size) for m in names for amp in amps]
     what = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -90,7 +102,7 @@ def main() -> None:
     table = f"""
 ## Training on {device.type.upper()} ({what})
 
-`python bench/bench_train.py {a.images} --device {a.device} --epochs {a.epochs} --amp {a.amp} --batch-size {a.batch_size}`
+`python bench/bench_train.py {a.images} --device {a.device} --epochs {a.epochs} --amp {a.amp} --batch-size {a.batch_size}{" --config " + str(a.config) if a.config else ""}`
 (torch {torch.__version__}); training rate over epochs 2..{a.epochs} (the first includes warm-up).
 
 | model | precision | parameters | train images/s | s/epoch | inference images/s | test AUC after {a.epochs} epochs |
