@@ -24,8 +24,7 @@ import uproot
 
 from detcnn.io.events import iterate_events
 from detcnn.physics.jet_images import ImageSpec, centre_coordinates, jet_images
-from detcnn.physics.observables import jet_observables
-from detcnn.rasterise import NEEDED, chunk_arrays
+from detcnn.rasterise import NEEDED, chunk_arrays, rasterise_chunk
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
@@ -70,14 +69,11 @@ def main() -> None:
 
     def rasterise_all() -> None:
         for c in chunks:
-            jet_images(c["pt"], c["eta"], c["phi"], c["charge"], c["counts"], c["jet_phi"], spec)
-            jet_observables(**{k: c[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+            rasterise_chunk(c, spec)
 
     def read_and_rasterise() -> None:
         for _, chunk in iterate_events(a.files, names, step_size=10**9):
-            c = chunk_arrays(chunk)
-            jet_images(c["pt"], c["eta"], c["phi"], c["charge"], c["counts"], c["jet_phi"], spec)
-            jet_observables(**{k: c[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+            rasterise_chunk(chunk_arrays(chunk), spec)
 
     t_ras = median_time(rasterise_all, a.repeat)
     t_full = median_time(read_and_rasterise, a.repeat)

@@ -24,6 +24,7 @@ from detcnn.io.atomic import atomic_path
 from detcnn.io.events import JET_BRANCHES, PART_BRANCHES, iterate_events
 from detcnn.io.images import ImageWriter
 from detcnn.physics.jet_images import ImageSpec, jet_images
+from detcnn.physics.kinematics import event_index
 from detcnn.physics.observables import jet_observables
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,17 @@ def chunk_arrays(chunk: ak.Array) -> dict[str, np.ndarray]:
         "jet_phi": ak.to_numpy(chunk["jet_phi"]).astype(np.float64),
         "label": ak.to_numpy(chunk["label"]).astype(np.int64),
     }
+
+
+def rasterise_chunk(arrays: Mapping[str, np.ndarray], spec: ImageSpec) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Images ``(n_jets, C, H, W)``, observables ``{name: (n_jets,)}`` and the number of constituents off
+    the grid, for one chunk from :func:`chunk_arrays`."""
+    owner = event_index(arrays["counts"])  # jet of every constituent, shared by images and observables
+    images, n_outside = jet_images(
+        arrays["pt"], arrays["eta"], arrays["phi"], arrays["charge"], arrays["counts"], arrays["jet_phi"], spec, owner
+    )
+    obs = jet_observables(**{k: arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")}, owner=owner)
+    return images, obs, n_outside
 
 
 def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping[str, str]) -> None:
@@ -125,10 +137,7 @@ def rasterise_jets(
         for path, chunk in iterate_events(inputs, names, step_size=step_size):
             arrays = chunk_arrays(chunk)
             _check_chunk(path, arrays, names)
-            images, n_outside = jet_images(
-                arrays["pt"], arrays["eta"], arrays["phi"], arrays["charge"], arrays["counts"], arrays["jet_phi"], spec
-            )
-            obs = jet_observables(**{k: arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")})
+            images, obs, n_outside = rasterise_chunk(arrays, spec)
             which = assign_splits(len(images), split, rng)
             for i, s in enumerate(SPLITS):
                 sel = which == i

@@ -108,12 +108,9 @@ def flip_hardest_quadrant(
     """
     owner = event_index(counts) if owner is None else owner
     n = len(counts)
-    right, up = x >= 0, y >= 0
-    quadrant_pt = np.stack(
-        [per_event_sum(pt * (r & u), owner, n) for r, u in ((right, up), (~right, up), (right, ~up), (~right, ~up))],
-        axis=1,
-    )
-    hardest = np.argmax(quadrant_pt, axis=1)  # 0: (+,+) 1: (-,+) 2: (+,-) 3: (-,-)
+    quadrant = (x < 0).astype(np.int64) + 2 * (y < 0)  # 0: (+,+) 1: (-,+) 2: (+,-) 3: (-,-)
+    quadrant_pt = np.bincount(owner * 4 + quadrant, weights=pt, minlength=4 * n).reshape(n, 4)
+    hardest = np.argmax(quadrant_pt, axis=1)
     sign_x = np.where((hardest == 1) | (hardest == 3), -1.0, 1.0)[owner]
     sign_y = np.where(hardest >= 2, -1.0, 1.0)[owner]
     return sign_x * x, sign_y * y
@@ -145,15 +142,18 @@ def pixelise(
     ``weights[c]`` is the flat per-constituent content of channel ``c``. Returns the images and the
     number of constituents that fell outside the grid.
     """
-    n_jets, n_chan = len(counts), len(weights)
+    n_jets, n_chan, per_image = len(counts), len(weights), n_pix * n_pix
     owner = event_index(counts) if owner is None else owner
     ix, iy, inside = pixel_indices(x, y, n_pix, half_width)
-    base = (owner[inside] * n_chan) * (n_pix * n_pix) + iy[inside] * n_pix + ix[inside]
-    images = np.zeros(n_jets * n_chan * n_pix * n_pix, dtype=np.float32)
+    size = n_jets * n_chan * per_image
+    # Constituents off the grid go to one scratch image after the last one, so every channel's scatter
+    # runs over the same full-length index without masked copies; the scratch image is cut off after.
+    base = np.where(inside, owner * (n_chan * per_image) + iy * n_pix + ix, size)
+    images = np.zeros(size + per_image * n_chan, dtype=np.float32)
     for c, w in enumerate(weights):
-        # unbuffered scatter-add into float32 (numpy's fast path for ufunc.at): one pass, no temporaries
-        np.add.at(images, base + c * n_pix * n_pix, np.asarray(w, dtype=np.float32)[inside])
-    return images.reshape(n_jets, n_chan, n_pix, n_pix), int(np.count_nonzero(~inside))
+        # unbuffered scatter-add into float32 (numpy's fast path for ufunc.at)
+        np.add.at(images, base + c * per_image, np.asarray(w, dtype=np.float32))
+    return images[:size].reshape(n_jets, n_chan, n_pix, n_pix), int(np.count_nonzero(~inside))
 
 
 def jet_images(
@@ -164,6 +164,7 @@ def jet_images(
     counts: np.ndarray,
     jet_phi: np.ndarray,
     spec: ImageSpec = ImageSpec(),
+    owner: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Images of many jets at once.
 
@@ -172,6 +173,8 @@ def jet_images(
         counts: constituents per jet ``(n_jets,)``; the flat arrays are the jets one after the other.
         jet_phi: jet azimuth ``(n_jets,)`` [rad], the reference for Delta phi (wrap-around safe).
         spec: grid, channels, centring options.
+        owner: optional jet index of every constituent (:func:`event_index` of ``counts``), when the caller
+            already has it.
 
     Returns:
         ``(images, n_outside)``: images ``(n_jets, len(spec.channels), n_pix, n_pix)`` float32 and the
@@ -180,7 +183,7 @@ def jet_images(
     pt = np.asarray(pt, dtype=np.float64)
     charge = np.asarray(charge)
     counts = np.asarray(counts, dtype=np.int64)
-    owner = event_index(counts)
+    owner = event_index(counts) if owner is None else owner
     x, y = centre_coordinates(pt, np.asarray(eta, np.float64), np.asarray(phi, np.float64), counts, jet_phi, owner)
     if spec.rotate:
         x, y = rotate_principal_axis(x, y, pt, counts, owner)

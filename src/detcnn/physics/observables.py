@@ -13,18 +13,26 @@ import numpy as np
 from detcnn.physics.kinematics import event_index, per_event_sum, wrap_phi
 
 
-def multiplicity(counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+def _owner(counts: np.ndarray, owner: np.ndarray | None) -> np.ndarray:
+    return event_index(counts) if owner is None else owner
+
+
+def multiplicity(counts: np.ndarray, **_: object) -> np.ndarray:
     """Number of constituents per jet."""
     return np.asarray(counts, dtype=np.float64)
 
 
-def jet_mass(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+def jet_mass(
+    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarray, owner: np.ndarray | None = None, **_: object
+) -> np.ndarray:
     """Invariant mass [GeV] of the sum of the (massless) constituent four-vectors."""
-    owner, n = event_index(counts), len(counts)
-    e = per_event_sum(pt * np.cosh(eta), owner, n)
+    owner, n = _owner(counts, owner), len(counts)
+    exp_eta = np.exp(eta)  # cosh and sinh from one exponential
+    forward, backward = 0.5 * pt * exp_eta, 0.5 * pt / exp_eta
+    e = per_event_sum(forward + backward, owner, n)
+    pz = per_event_sum(forward - backward, owner, n)
     px = per_event_sum(pt * np.cos(phi), owner, n)
     py = per_event_sum(pt * np.sin(phi), owner, n)
-    pz = per_event_sum(pt * np.sinh(eta), owner, n)
     return np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
 
 
@@ -35,19 +43,20 @@ def girth(
     counts: np.ndarray,
     jet_eta: np.ndarray,
     jet_phi: np.ndarray,
-    **_: np.ndarray,
+    owner: np.ndarray | None = None,
+    **_: object,
 ) -> np.ndarray:
     """pT-weighted radial moment ``sum_i pT_i dR_i / sum_i pT_i``, dR from the jet axis."""
-    owner, n = event_index(counts), len(counts)
-    d_eta = eta - np.repeat(jet_eta, counts)
-    d_phi = wrap_phi(phi - np.repeat(jet_phi, counts))
+    owner, n = _owner(counts, owner), len(counts)
+    d_eta = eta - np.asarray(jet_eta, dtype=np.float64)[owner]
+    d_phi = wrap_phi(phi - np.asarray(jet_phi, dtype=np.float64)[owner])
     sum_pt = per_event_sum(pt, owner, n)
     return per_event_sum(pt * np.hypot(d_eta, d_phi), owner, n) / np.where(sum_pt > 0, sum_pt, 1.0)
 
 
-def pt_d(pt: np.ndarray, counts: np.ndarray, **_: np.ndarray) -> np.ndarray:
+def pt_d(pt: np.ndarray, counts: np.ndarray, owner: np.ndarray | None = None, **_: object) -> np.ndarray:
     """Momentum dispersion ``sqrt(sum pT_i^2) / sum pT_i`` (1 for one constituent, ~1/sqrt(n) for many)."""
-    owner, n = event_index(counts), len(counts)
+    owner, n = _owner(counts, owner), len(counts)
     sum_pt = per_event_sum(pt, owner, n)
     return np.sqrt(per_event_sum(pt * pt, owner, n)) / np.where(sum_pt > 0, sum_pt, 1.0)
 
@@ -62,5 +71,6 @@ OBSERVABLES: dict[str, Callable[..., np.ndarray]] = {
 
 
 def jet_observables(**arrays: np.ndarray) -> dict[str, np.ndarray]:
-    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}``."""
+    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}`` (the jet index is built once)."""
+    arrays.setdefault("owner", event_index(arrays["counts"]))
     return {name: fn(**arrays) for name, fn in OBSERVABLES.items()}
