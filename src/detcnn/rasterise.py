@@ -23,6 +23,7 @@ from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path
 from detcnn.io.events import JET_BRANCHES, PART_BRANCHES, iterate_events
 from detcnn.io.images import ImageWriter
+from detcnn.physics import compiled
 from detcnn.physics.jet_images import ImageSpec, jet_images
 from detcnn.physics.kinematics import event_index
 from detcnn.physics.observables import jet_observables
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 JET_CLASS_NAMES = ["gluon", "quark"]  # label 0, label 1 (signal)
+IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
 NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
 
 
@@ -58,15 +60,19 @@ def chunk_arrays(chunk: ak.Array) -> dict[str, np.ndarray]:
     }
 
 
-def rasterise_chunk(arrays: Mapping[str, np.ndarray], spec: ImageSpec) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+def rasterise_chunk(
+    arrays: Mapping[str, np.ndarray], spec: ImageSpec, backend: str = "auto"
+) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
     """Images ``(n_jets, C, H, W)``, observables ``{name: (n_jets,)}`` and the number of constituents off
-    the grid, for one chunk from :func:`chunk_arrays`."""
+    the grid, for one chunk from :func:`chunk_arrays`. ``backend``: "numba" (the fused kernels), "numpy"
+    (the reference array functions) or "auto" (numba when installed)."""
+    keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")
+    if compiled.use_compiled(backend):
+        images, n_outside = jet_images(*(arrays[k] for k in IMAGE_ARGS), spec, backend=backend)
+        return images, jet_observables(backend, **{k: arrays[k] for k in keys}), n_outside
     owner = event_index(arrays["counts"])  # jet of every constituent, shared by images and observables
-    images, n_outside = jet_images(
-        arrays["pt"], arrays["eta"], arrays["phi"], arrays["charge"], arrays["counts"], arrays["jet_phi"], spec, owner
-    )
-    obs = jet_observables(**{k: arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")}, owner=owner)
-    return images, obs, n_outside
+    images, n_outside = jet_images(*(arrays[k] for k in IMAGE_ARGS), spec, owner, backend)
+    return images, jet_observables(backend, **{k: arrays[k] for k in keys}, owner=owner), n_outside
 
 
 def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping[str, str]) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detcnn.physics import compiled
 from detcnn.physics.kinematics import event_index, per_event_sum, wrap_phi
 
 ChannelFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -165,6 +166,7 @@ def jet_images(
     jet_phi: np.ndarray,
     spec: ImageSpec = ImageSpec(),
     owner: np.ndarray | None = None,
+    backend: str = "auto",
 ) -> tuple[np.ndarray, int]:
     """Images of many jets at once.
 
@@ -174,12 +176,19 @@ def jet_images(
         jet_phi: jet azimuth ``(n_jets,)`` [rad], the reference for Delta phi (wrap-around safe).
         spec: grid, channels, centring options.
         owner: optional jet index of every constituent (:func:`event_index` of ``counts``), when the caller
-            already has it.
+            already has it (numpy backend).
+        backend: "numba" (the fused kernel of :mod:`detcnn.physics.compiled`, about twice as fast), "numpy"
+            (this module's array functions, the reference) or "auto" (numba when it is installed).
 
     Returns:
         ``(images, n_outside)``: images ``(n_jets, len(spec.channels), n_pix, n_pix)`` float32 and the
         number of constituents outside the grid.
     """
+    if compiled.use_compiled(backend):
+        return compiled.images(
+            pt, eta, phi, charge, counts, jet_phi, spec.channels, spec.n_pix, spec.half_width,
+            spec.rotate, spec.flip, spec.normalise == "pt_sum",
+        )  # fmt: skip
     pt = np.asarray(pt, dtype=np.float64)
     charge = np.asarray(charge)
     counts = np.asarray(counts, dtype=np.int64)

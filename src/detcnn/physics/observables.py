@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from detcnn.physics import compiled
 from detcnn.physics.kinematics import event_index, per_event_sum, wrap_phi
 
 
@@ -70,7 +71,14 @@ OBSERVABLES: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-def jet_observables(**arrays: np.ndarray) -> dict[str, np.ndarray]:
-    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}`` (the jet index is built once)."""
+def jet_observables(backend: str = "auto", **arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}``.
+
+    ``backend``: "numba" (one fused pass per jet, :mod:`detcnn.physics.compiled`), "numpy" (the functions
+    above, the reference; the jet index is built once) or "auto" (numba when installed).
+    """
+    if compiled.use_compiled(backend):
+        values = compiled.observables(*(arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")))
+        return dict(zip(compiled.OBSERVABLE_ORDER, values, strict=True))
     arrays.setdefault("owner", event_index(arrays["counts"]))
     return {name: fn(**arrays) for name, fn in OBSERVABLES.items()}
