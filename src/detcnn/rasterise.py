@@ -160,4 +160,8 @@ def rasterise_jets(
                 )  # fmt: skip
     stats["seconds"] = time.perf_counter() - t_start
     stats["outside_fraction"] = stats["n_outside"] / max(stats["n_constituents"], 1)
+    log.info(
+        "%s: %s jets in %.1f s; %.2f%% of constituents fell outside the image",
+        dataset, stats["per_split"], stats["seconds"], 100 * stats["outside_fraction"],
+    )  # fmt: skip
     return stats

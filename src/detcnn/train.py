@@ -75,6 +75,7 @@ def train_network(
     configure_threads(threads)
     device = resolve_device(train_cfg.get("device", "auto"))
     generator = seed_everything(int(train_cfg.get("seed", seed)))
+    log.info("training '%s' (%s) on %s with %d CPU threads", model_name, arch, device, threads)
 
     attrs = read_attrs(train_path)
     train_src = open_source(train_path, settings.max_memory_gb)
