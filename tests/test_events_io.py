@@ -146,3 +146,18 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_mismatched_jagged_lengths_name_the_branch(tmp_path: Path) -> None:
+    """A user's eta branch with its own counter: one jet has one entry too few, the totals still agree."""
+    jets = make_jets(20, seed=5)
+    eta = jets.pop("part_eta")
+    counts = ak.num(eta).to_numpy().copy()
+    counts[0] -= 1
+    counts[1] += 1
+    jets["other_eta"] = ak.unflatten(ak.flatten(eta), counts)
+    path = tmp_path / "ragged.root"
+    write_events(path, jets)
+    with pytest.raises(InputError, match=r"ragged\.root.*branch 'other_eta'.*2 jets have a different number"):
+        _rasterise(tmp_path, [path], branches={"part_eta": "other_eta"})
+    assert not any(p.suffix == ".h5" for p in tmp_path.iterdir())

@@ -75,14 +75,20 @@ def rasterise_chunk(
     return images, jet_observables(backend, **{k: arrays[k] for k in keys}, owner=owner), n_outside
 
 
-def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping[str, str]) -> None:
+def _check_jagged(path: Path, chunk: ak.Array, branches: Mapping[str, str]) -> None:
+    """Every constituent branch must have, jet by jet, as many entries as ``part_pt``."""
+    counts = ak.num(chunk["part_pt"])
     for name in ("part_eta", "part_phi", "part_charge"):
-        key = {"part_eta": "eta", "part_phi": "phi", "part_charge": "charge"}[name]
-        if len(arrays[key]) != len(arrays["pt"]):
+        bad = ak.to_numpy(ak.num(chunk[name]) != counts)
+        if np.any(bad):
             raise InputError(
-                f"jagged length differs from '{branches['part_pt']}'", path=path, branch=branches[name],
+                f"{int(bad.sum())} jets have a different number of entries than '{branches['part_pt']}'",
+                path=path, branch=branches[name],
                 fix="all constituent branches must have the same number of entries per jet",
             )  # fmt: skip
+
+
+def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping[str, str]) -> None:
     if np.any(arrays["counts"] == 0):
         raise InputError(
             f"{int(np.sum(arrays['counts'] == 0))} jets have no constituents", path=path, branch=branches["part_pt"],
@@ -141,6 +147,7 @@ def rasterise_jets(
             )
         bar = stack.enter_context(tqdm(desc=f"rasterise {dataset}", unit="jet", disable=not progress))
         for path, chunk in iterate_events(inputs, names, step_size=step_size):
+            _check_jagged(path, chunk, names)
             arrays = chunk_arrays(chunk)
             _check_chunk(path, arrays, names)
             images, obs, n_outside = rasterise_chunk(arrays, spec)
