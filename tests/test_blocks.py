@@ -22,6 +22,7 @@ from detcnn.models.blocks import (
     Transition,
 )
 from detcnn.models.resnet import BasicBlock, BottleneckBlock
+from tests.test_models import MODEL_ARGS
 
 
 def n_params(module: nn.Module) -> int:
@@ -220,25 +221,27 @@ def test_mobilenet_width_multiplier_scales_channels_and_shrinks_parameters_quadr
     assert sum(isinstance(m, SqueezeExcitation) for m in with_se.modules()) == len(with_se.blocks)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models(kind="classifier"))
 def test_every_model_refuses_too_small_images_and_takes_the_smallest_it_names(name: str) -> None:
     with pytest.raises(ValueError, match=r"cannot take 0x0 images; the size must be at least \d+") as info:
-        create_model(name, in_channels=3, num_classes=2, image_size=0)
+        create_model(name, in_channels=3, num_classes=2, image_size=0, **MODEL_ARGS.get(name, {}))
     minimum = int(re.search(r"at least (\d+)", str(info.value)).group(1))
     for size in sorted({s for s in (2, minimum - 1) if 0 < s < minimum}):
         with pytest.raises(ValueError, match=f"cannot take {size}x{size} images.*at least {minimum}"):
-            create_model(name, in_channels=3, num_classes=2, image_size=size)
-    model = create_model(name, in_channels=3, num_classes=2, image_size=minimum).eval()
+            create_model(name, in_channels=3, num_classes=2, image_size=size, **MODEL_ARGS.get(name, {}))
+    model = create_model(name, in_channels=3, num_classes=2, image_size=minimum, **MODEL_ARGS.get(name, {})).eval()
     with torch.no_grad():
         out = model(torch.rand(2, 3, minimum, minimum))
     assert out.shape == (2, 2) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models(kind="classifier"))
 def test_norm_none_removes_every_batchnorm(name: str) -> None:
     batchnorms = (nn.BatchNorm1d, nn.BatchNorm2d)
-    model = create_model(name, in_channels=3, num_classes=2, image_size=33, norm="none")
+    model = create_model(name, in_channels=3, num_classes=2, image_size=33, norm="none", **MODEL_ARGS.get(name, {}))
     assert not any(isinstance(m, batchnorms) for m in model.modules())
     if name != "komiske_cnn":  # the paper's CNN has no norm by default
-        batch = create_model(name, in_channels=3, num_classes=2, image_size=33, norm="batch")
+        batch = create_model(
+            name, in_channels=3, num_classes=2, image_size=33, norm="batch", **MODEL_ARGS.get(name, {})
+        )
         assert any(isinstance(m, batchnorms) for m in batch.modules())

@@ -1,21 +1,40 @@
-"""Every registered model: output shape, finite output, a gradient on every parameter, clear errors."""
+"""Every registered model: output shape, finite output, a gradient on every parameter, clear errors.
+
+Classifiers take ``(N, 3, 33, 33)`` images; segmenters ``(N, n_views * 1, 16, 16)`` images (a multiple of
+``2**depth`` = 8). ``MODEL_ARGS`` holds what a model needs beyond that to accept the input.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from detcnn.models import create_model, list_models, register_model
+from detcnn.models import create_model, list_models, model_task, register_model
 from detcnn.train import build_model
 from detcnn.training.data import InputScaling
 
 ATTRS = {"channels": ["a", "b", "c"], "class_names": ["gluon", "quark"]}
+# nova_cvn groups its channels by view: the 3 test channels as 3 views of 1 channel (MicroBooNE's wire planes)
+MODEL_ARGS: dict[str, dict[str, object]] = {"nova_cvn": {"n_views": 3}}
+SEGMENTER_ARGS: dict[str, object] = {"width": 4, "depth": 3, "n_views": 2, "in_channels": 2, "image_size": 16}
 
 
-@pytest.mark.parametrize("name", list_models())
+def test_every_model_has_a_task_and_list_models_still_lists_them_all() -> None:
+    classifiers, segmenters = list_models(kind="classifier"), list_models(kind="segmenter")
+    assert {"nova_cvn", "resnet", "komiske_cnn"} <= set(classifiers)
+    assert segmenters == ["unet", "uresnet"]
+    assert list_models() == sorted(classifiers + segmenters)
+    assert model_task("unet") == "segmenter" and model_task("nova_cvn") == "classifier"
+    with pytest.raises(ValueError, match="unknown model kind 'detector'; valid: classifier, segmenter"):
+        list_models(kind="detector")
+    with pytest.raises(ValueError, match="unknown task 'regressor'"):
+        register_model("some_regressor", task="regressor")
+
+
+@pytest.mark.parametrize("name", list_models(kind="classifier"))
 def test_every_model_trains(name: str) -> None:
     torch.manual_seed(0)
-    model = create_model(name, in_channels=3, num_classes=2, image_size=33)
+    model = create_model(name, in_channels=3, num_classes=2, image_size=33, **MODEL_ARGS.get(name, {}))
     x = torch.rand(4, 3, 33, 33)
     out = model(x)
     assert out.shape == (4, 2)
@@ -32,11 +51,42 @@ def test_every_model_trains(name: str) -> None:
     torch.testing.assert_close(model.forward_head(feats), model(x))
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models(kind="classifier"))
 def test_batchnorm_off_is_possible(name: str) -> None:
-    model = create_model(name, in_channels=3, num_classes=3, image_size=33, norm="none")
+    model = create_model(name, in_channels=3, num_classes=3, image_size=33, norm="none", **MODEL_ARGS.get(name, {}))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert model(torch.rand(2, 3, 33, 33)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "bilinear"])
+@pytest.mark.parametrize("name", list_models(kind="segmenter"))
+def test_every_segmenter_trains(name: str, upsample: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3, upsample=upsample, **SEGMENTER_ARGS)
+    assert model.encoder.out_channels == [4, 8, 16, 32]  # width * 2**level, levels 0..depth
+    x = torch.rand(4, 2, 16, 16)
+    out = model(x)
+    assert out.shape == (4, 3, 2, 16, 16)  # (N, classes, views, H, W)
+    assert torch.isfinite(out).all()
+    out.logsumexp(dim=1).sum().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: no gradient for {pname}"
+        assert torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, f"{name}: zero gradient for {pname}"
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x))
+        regression = create_model(name, num_classes=1, **SEGMENTER_ARGS).eval()
+        assert regression(x).shape == (4, 1, 2, 16, 16)
+
+
+@pytest.mark.parametrize("name", list_models(kind="segmenter"))
+def test_segmenter_batchnorm_off_is_possible(name: str) -> None:
+    model = create_model(name, num_classes=3, norm="none", **SEGMENTER_ARGS)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model(torch.rand(2, 2, 16, 16)).shape == (2, 3, 2, 16, 16)
+    batch = create_model(name, num_classes=3, norm="batch", **SEGMENTER_ARGS)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in batch.modules())
 
 
 def test_unknown_model_lists_valid_names() -> None:

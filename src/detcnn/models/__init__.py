@@ -6,9 +6,11 @@ from detcnn.models import (  # noqa: F401  (registration side effects)
     fully_connected,
     inception,
     locally_connected,
+    nova,
     resnet,
     separable,
+    unet,
 )
-from detcnn.models.registry import create_model, list_models, register_model
+from detcnn.models.registry import TASKS, create_model, list_models, model_task, register_model
 
-__all__ = ["create_model", "list_models", "register_model"]
+__all__ = ["TASKS", "create_model", "list_models", "model_task", "register_model"]

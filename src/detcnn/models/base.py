@@ -1,5 +1,6 @@
-"""What every image classifier shares: the ``forward_features`` / ``forward_head`` split and the
-global-average-pooling head."""
+"""What the image models share: the classifiers' ``forward_features`` / ``forward_head`` split and
+global-average-pooling head, the segmenters' encoder -> decoder -> head with views as a batch dimension, and
+the helpers that split an image into its detector views and refuse sizes a network cannot downsample."""
 
 from __future__ import annotations
 
@@ -45,3 +46,91 @@ def dense_head(
         nn.Dropout(dropout),
         nn.Linear(hidden, num_classes),
     )
+
+
+def views_to_batch(x: torch.Tensor, n_views: int) -> torch.Tensor:
+    """``(N, n_views * c, H, W)`` view-major channels -> ``(N * n_views, c, H, W)``, view ``v`` of image ``n``
+    at row ``n * n_views + v``: each view becomes an image of its own, so one network (shared weights) sees it."""
+    n, channels, height, width = x.shape
+    return x.reshape(n * n_views, channels // n_views, height, width)
+
+
+def batch_to_views(y: torch.Tensor, n_views: int) -> torch.Tensor:
+    """The inverse layout for outputs: ``(N * n_views, K, H, W)`` -> ``(N, K, n_views, H, W)``."""
+    nv, k, height, width = y.shape
+    return y.reshape(nv // n_views, n_views, k, height, width).transpose(1, 2)
+
+
+def check_views(in_channels: int, n_views: int, model: str) -> int:
+    """The channels per view, ``in_channels // n_views``; a ValueError unless ``n_views`` divides ``in_channels``."""
+    if n_views < 1 or in_channels < 1 or in_channels % n_views:
+        raise ValueError(
+            f"model '{model}': in_channels={in_channels} is not a positive multiple of n_views={n_views}; the "
+            f"channels are grouped by view (view-major), so pass in_channels = n_views * channels_per_view"
+        )
+    return in_channels // n_views
+
+
+def check_view_channels(x: torch.Tensor, n_views: int, view_channels: int, model: str) -> None:
+    """A ValueError unless ``x`` is ``(N, n_views * view_channels, H, W)``."""
+    expected = n_views * view_channels
+    if x.ndim != 4 or x.shape[1] != expected:
+        raise ValueError(
+            f"model '{model}' expects (N, {expected}, H, W) images (n_views={n_views} x {view_channels} channels "
+            f"per view), got {tuple(x.shape)}"
+        )
+
+
+def nearest_multiples(size: int, divisor: int) -> list[int]:
+    """The multiples of ``divisor`` (at least ``divisor``) nearest to ``size``: the one below and the one above,
+    or ``size`` itself when it is one."""
+    lower = size // divisor * divisor
+    return [lower] if lower == size and size >= divisor else sorted({max(lower, divisor), lower + divisor})
+
+
+def check_divisible_size(height: int, width: int, divisor: int, model: str, why: str = "") -> None:
+    """Refuse a ``height x width`` image unless both sides are positive multiples of ``divisor`` (pixels),
+    naming the nearest sizes that work."""
+    bad = [s for s in (height, width) if s < divisor or s % divisor]
+    if bad:
+        near = " or ".join(str(s) for s in nearest_multiples(bad[0], divisor))
+        raise ValueError(
+            f"model '{model}' cannot take {height}x{width} images; the size must be at least {divisor} and a "
+            f"multiple of {divisor}{f' ({why})' if why else ''}: nearest valid sizes {near}"
+        )
+
+
+class ImageSegmenter(nn.Module):
+    """Base of the segmenters: ``(N, n_views * c, H, W)`` -> per-pixel logits ``(N, num_classes, n_views, H, W)``.
+
+    The views (detector planes) are segmented independently by the same network, as MicroBooNE does with
+    its wire planes: ``forward`` folds the views into the batch (``views_to_batch``), runs ``forward_views``
+    and unfolds the result (``batch_to_views``). Subclasses build ``encoder`` (``(N', c, H, W)`` -> a list of
+    feature maps, finest first, with ``encoder.out_channels`` the list of their widths), ``decoder`` (that
+    list -> ``(N', C, H, W)`` at the input resolution) and ``head`` (-> ``(N', num_classes, H, W)``), and set
+    ``n_views``, ``view_channels`` (channels per view), ``size_divisor`` (pixels) and ``model_name``.
+    ``num_classes = 1`` is pixel-wise regression.
+    """
+
+    encoder: nn.Module
+    decoder: nn.Module
+    head: nn.Module
+    n_views: int = 1
+    view_channels: int = 1
+    size_divisor: int = 1
+    size_reason: str = ""
+    model_name: str = "segmenter"
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """A ValueError for a tensor that is not ``(N, n_views * view_channels, H, W)`` with sizes the
+        network can downsample."""
+        check_view_channels(x, self.n_views, self.view_channels, self.model_name)
+        check_divisible_size(x.shape[-2], x.shape[-1], self.size_divisor, self.model_name, self.size_reason)
+
+    def forward_views(self, x: torch.Tensor) -> torch.Tensor:
+        """Single-view images ``(N', view_channels, H, W)`` -> logits ``(N', num_classes, H, W)``."""
+        return self.head(self.decoder(self.encoder(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return batch_to_views(self.forward_views(views_to_batch(x, self.n_views)), self.n_views)

@@ -1,4 +1,9 @@
-"""Name -> constructor registry (as in timm): configs name models, ``create_model`` builds them."""
+"""Name -> constructor registry (as in timm): configs name models, ``create_model`` builds them.
+
+Every model is registered with its task, because the tasks differ in their output: a ``"classifier"`` maps
+``(N, C, H, W)`` images to ``(N, num_classes)`` logits, a ``"segmenter"`` to per-pixel logits
+``(N, num_classes, n_views, H, W)``. ``list_models(kind)`` picks the names of one task.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,48 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+TASKS: tuple[str, ...] = ("classifier", "segmenter")
+
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_TASK_OF: dict[str, str] = {}
 F = TypeVar("F", bound=Callable[..., nn.Module])
 
 
-def register_model(name: str) -> Callable[[F], F]:
-    """Decorator: register a model constructor under ``name`` (a duplicate name is an error)."""
+def _check_task(task: str, what: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"unknown {what} '{task}'; valid: {', '.join(TASKS)}")
+
+
+def register_model(name: str, task: str = "classifier") -> Callable[[F], F]:
+    """Decorator: register a model constructor under ``name`` for ``task`` (one of ``TASKS``).
+
+    A duplicate name or an unknown task is an error.
+    """
+    _check_task(task, "task")
 
     def decorator(fn: F) -> F:
         if name in _REGISTRY:
             raise ValueError(f"model '{name}' is already registered (by {_REGISTRY[name].__module__})")
         _REGISTRY[name] = fn
+        _TASK_OF[name] = task
         return fn
 
     return decorator
 
 
-def list_models() -> list[str]:
-    """Names of all registered models, sorted."""
-    return sorted(_REGISTRY)
+def list_models(kind: str | None = None) -> list[str]:
+    """Names of the registered models, sorted: all of them, or those of one task (``kind`` in ``TASKS``)."""
+    if kind is None:
+        return sorted(_REGISTRY)
+    _check_task(kind, "model kind")
+    return sorted(name for name, task in _TASK_OF.items() if task == kind)
+
+
+def model_task(name: str) -> str:
+    """The task (``"classifier"`` or ``"segmenter"``) the model ``name`` was registered for."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
+    return _TASK_OF[name]
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -36,3 +64,24 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         return _REGISTRY[name](**kwargs)
     except TypeError as exc:
         raise TypeError(f"bad arguments for model '{name}': {exc}") from exc
+
+
+def model_accepts(name: str, argument: str) -> bool:
+    """Whether the constructor of model ``name`` takes the keyword ``argument`` (e.g. ``n_views``).
+
+    A constructor that forwards ``**kwargs`` to a class is judged by the class's ``__init__`` (its return
+    annotation).
+    """
+    import inspect
+    import typing
+
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
+    fn = _REGISTRY[name]
+    params = inspect.signature(fn).parameters
+    if argument in params:
+        return True
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        cls = typing.get_type_hints(fn).get("return")
+        return cls is not None and argument in inspect.signature(cls.__init__).parameters
+    return False
