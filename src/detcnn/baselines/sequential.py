@@ -1,0 +1,208 @@
+"""Sequential cut-based selection of signal (nu_e CC) events, the way a neutrino analysis builds one.
+
+An ordered list of one-sided cuts on per-event observables, e.g. ``[{"observable": "dense_fraction",
+"direction": ">"}, {"observable": "length_cm", "direction": "<"}]``. Direction ``">"`` keeps events with
+``observable >= threshold``, ``"<"`` keeps ``observable <= threshold``; ``"auto"`` takes the side where the
+signal sits (the ROC AUC of the observable for signal vs the rest >= 0.5 means ``">"``).
+
+Tuning, on the train split only: start with no cut; for each cut in order, scan its threshold over the
+quantiles of the observable among the events that pass all the OTHER cuts (plus "no cut" and the current
+threshold), and keep the threshold maximising the figure of merit of the whole selection; repeat the
+sweep (``n_passes``) until no threshold moves. A threshold only moves if that strictly improves the figure
+of merit, so the sweeps converge. Figures of merit (lookup table ``FIGURES_OF_MERIT``), with S and B the
+selected signal and background counts and S_tot all signal events:
+
+* ``"eff_x_purity"`` (default): ``(S / S_tot) * (S / (S + B))``, the usual nu_e appearance choice;
+* ``"s_over_sqrt_b"``: ``S / sqrt(max(B, 1))``; B is floored at one event so that a cut leaving no train
+  background is not infinitely good (it would otherwise pick the tightest cut keeping a single signal event).
+
+The per-event score for ROC curves is the number of cuts passed plus a tie-break ``sum_k pass_k 2^-(k+1)``
+(earlier cuts weigh more): more cuts passed always scores higher, and only events passing every cut reach
+``n_cuts + 1 - 2^-n_cuts``, the highest score, so ``score >= n_cuts`` is exactly the selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from detcnn.errors import InputError
+
+NU_E = 0
+DIRECTIONS: dict[str, int] = {">": 1, "<": -1}
+FigureOfMerit = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+
+
+def _eff_x_purity(s: np.ndarray, b: np.ndarray, s_total: int) -> np.ndarray:
+    selected = np.maximum(s + b, 1)
+    return (s / s_total) * np.where(s + b > 0, s / selected, 0.0)
+
+
+def _s_over_sqrt_b(s: np.ndarray, b: np.ndarray, s_total: int) -> np.ndarray:
+    return s / np.sqrt(np.maximum(b, 1.0))
+
+
+FIGURES_OF_MERIT: dict[str, FigureOfMerit] = {
+    "eff_x_purity": _eff_x_purity,
+    "s_over_sqrt_b": _s_over_sqrt_b,
+}
+
+
+def _columns(observables: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """``(n_events, n_cuts)`` float64 observables; InputError for a missing name, NaN or unequal lengths."""
+    missing = [n for n in names if n not in observables]
+    if missing:
+        raise InputError(f"observable(s) {missing} not found; valid: {sorted(observables)}",
+                         fix="name observables the rasterise step writes")  # fmt: skip
+    cols = [np.asarray(observables[n], dtype=np.float64) for n in names]
+    lengths = {n: c.shape for n, c in zip(names, cols, strict=True)}
+    if len(set(lengths.values())) != 1 or cols[0].ndim != 1:
+        raise InputError(f"observables must be 1-d arrays of one length, got shapes {lengths}")
+    for n, c in zip(names, cols, strict=True):
+        if np.isnan(c).any():
+            raise InputError(f"observable '{n}' has {int(np.isnan(c).sum())} NaN values of {len(c)}",
+                             fix="fill or drop those events before the cuts")  # fmt: skip
+    return np.stack(cols, axis=1)
+
+
+def _parse_cuts(cuts: Sequence[Mapping[str, str] | str]) -> tuple[list[str], list[str]]:
+    """Names and directions of ``cuts`` (a bare string means ``{"observable": s, "direction": "auto"}``)."""
+    if len(cuts) == 0:
+        raise ValueError("a sequential selection needs at least one cut, got an empty list")
+    specs = [{"observable": c, "direction": "auto"} if isinstance(c, str) else dict(c) for c in cuts]
+    for spec in specs:
+        unknown = set(spec) - {"observable", "direction"}
+        if unknown or "observable" not in spec:
+            raise ValueError(f"a cut is {{observable, direction}}, got {spec}")
+        if spec.setdefault("direction", "auto") not in (*DIRECTIONS, "auto"):
+            raise ValueError(f"cut direction '{spec['direction']}' of '{spec['observable']}' is not one of "
+                             f"{[*DIRECTIONS, 'auto']}")  # fmt: skip
+    return [s["observable"] for s in specs], [s["direction"] for s in specs]
+
+
+def _auto_direction(values: np.ndarray, is_signal: np.ndarray) -> str:
+    """``">"`` if signal tends to larger values (AUC >= 0.5), else ``"<"``."""
+    from sklearn.metrics import roc_auc_score
+
+    if is_signal.all():
+        return ">"
+    return ">" if roc_auc_score(is_signal, values) >= 0.5 else "<"
+
+
+def _count_at_or_above(sorted_values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    return len(sorted_values) - np.searchsorted(sorted_values, thresholds, side="left")
+
+
+def _passes(oriented: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    return oriented >= cuts[None, :]
+
+
+def fit_sequential_cuts(
+    observables: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    cuts: Sequence[Mapping[str, str] | str],
+    *,
+    signal_class: int = NU_E,
+    fom: str = "eff_x_purity",
+    n_passes: int = 3,
+    n_quantiles: int = 100,
+) -> dict[str, Any]:
+    """Tune the thresholds of an ordered list of ``cuts`` on the train split (see module doc).
+
+    ``observables``: name -> ``(n_events,)``; ``y``: ``(n_events,)`` class labels, signal = ``signal_class``.
+    ``n_quantiles``: thresholds scanned per cut and sweep (quantiles ``1/n .. (n-1)/n``).
+    Returns a JSON-able dict: ``kind``, ``observables``, ``directions``, ``thresholds`` (None = no cut),
+    ``fom``, ``train`` {efficiency, purity, fom, n_signal, n_selected}, ``cutflow`` (cumulative efficiency and
+    purity after each cut in order), ``history`` (figure of merit after each sweep).
+    """
+    if fom not in FIGURES_OF_MERIT:
+        raise ValueError(f"unknown figure of merit '{fom}'; valid: {sorted(FIGURES_OF_MERIT)}")
+    if n_passes < 1 or n_quantiles < 2:
+        raise ValueError(f"need n_passes >= 1 and n_quantiles >= 2, got {n_passes} and {n_quantiles}")
+    names, directions = _parse_cuts(cuts)
+    x = _columns(observables, names)
+    is_signal = np.asarray(y) == signal_class
+    if is_signal.shape != (len(x),):
+        raise InputError(f"y has shape {np.shape(y)}, the observables have {len(x)} events")
+    n_sig = int(is_signal.sum())
+    if n_sig == 0:
+        raise InputError(f"no signal event (class {signal_class}) among the {len(x)} train events",
+                         fix="check the labels and signal_class")  # fmt: skip
+    directions = [_auto_direction(x[:, k], is_signal) if d == "auto" else d for k, d in enumerate(directions)]
+    oriented = x * np.array([DIRECTIONS[d] for d in directions])[None, :]
+    fom_fn = FIGURES_OF_MERIT[fom]
+    cuts_at = np.full(len(names), -np.inf)  # oriented thresholds: keep oriented >= cut
+    grid = np.linspace(0.0, 1.0, n_quantiles + 1)[1:-1]
+
+    def figure(selected: np.ndarray) -> float:
+        s = np.sum(selected & is_signal)
+        return float(fom_fn(np.array([s]), np.array([np.sum(selected) - s]), n_sig)[0])
+
+    history = []
+    for _ in range(n_passes):
+        moved = False
+        for k in range(len(names)):
+            passing = _passes(oriented, cuts_at)
+            others = np.all(np.delete(passing, k, axis=1), axis=1)
+            v = oriented[others, k]
+            candidates = np.unique(np.r_[-np.inf, cuts_at[k], np.quantile(v, grid) if len(v) else []])
+            s = _count_at_or_above(np.sort(v[is_signal[others]]), candidates)
+            b = _count_at_or_above(np.sort(v[~is_signal[others]]), candidates)
+            values = fom_fn(s.astype(np.float64), b.astype(np.float64), n_sig)
+            best = int(np.argmax(values))  # the loosest of equally good thresholds
+            current = values[np.searchsorted(candidates, cuts_at[k])]
+            if values[best] > current + 1e-12 * abs(current):
+                cuts_at[k] = candidates[best]
+                moved = True
+        history.append(figure(np.all(_passes(oriented, cuts_at), axis=1)))
+        if not moved:
+            break
+    cumulative = np.logical_and.accumulate(_passes(oriented, cuts_at), axis=1)  # (n_events, n_cuts)
+    s_cum = (cumulative & is_signal[:, None]).sum(axis=0)
+    n_cum = cumulative.sum(axis=0)
+    purity = np.where(n_cum > 0, s_cum / np.maximum(n_cum, 1), np.nan)
+    thresholds = [None if np.isinf(c) else float(DIRECTIONS[d] * c) for c, d in zip(cuts_at, directions, strict=True)]
+    return {
+        "kind": "sequential_cuts",
+        "observables": names,
+        "directions": directions,
+        "thresholds": thresholds,
+        "fom": fom,
+        "signal_class": int(signal_class),
+        "train": {
+            "efficiency": float(s_cum[-1] / n_sig),
+            "purity": float(purity[-1]),
+            "fom": history[-1],
+            "n_signal": n_sig,
+            "n_selected": int(n_cum[-1]),
+        },
+        "cutflow": [
+            {"observable": n, "efficiency": float(s / n_sig), "purity": float(p)}
+            for n, s, p in zip(names, s_cum, purity, strict=True)
+        ],
+        "history": history,
+        "comment": "'>' keeps observable >= threshold, '<' keeps observable <= threshold; None: no cut",
+    }
+
+
+def cut_passes(model: Mapping[str, Any], observables: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``(n_events, n_cuts)`` bool: whether each event passes each cut of a fitted model."""
+    x = _columns(observables, model["observables"])
+    sign = np.array([DIRECTIONS[d] for d in model["directions"]])
+    # a missing cut (None) passes everything whatever its direction: -inf AFTER orienting, not before
+    cuts_at = np.array([-np.inf if t is None else t * s for t, s in zip(model["thresholds"], sign, strict=True)])
+    return _passes(x * sign[None, :], cuts_at)
+
+
+def apply_sequential_cuts(model: Mapping[str, Any], observables: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``(n_events,)`` bool: the event passes every cut (is selected as signal)."""
+    return np.all(cut_passes(model, observables), axis=1)
+
+
+def score_sequential_cuts(model: Mapping[str, Any], observables: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``(n_events,)`` score: cuts passed + ``sum_k pass_k 2^-(k+1)`` (see module doc); ``>= n_cuts`` = selected."""
+    passes = cut_passes(model, observables)
+    weights = 2.0 ** -(np.arange(passes.shape[1]) + 1.0)
+    return passes.sum(axis=1) + passes @ weights
