@@ -13,7 +13,8 @@ from detcnn.io.images import ImageWriter
 from detcnn.train import build_model, load_network
 from detcnn.training.data import H5Source, TensorSource, open_source, predict
 from detcnn.training.device import seed_everything
-from detcnn.training.loop import TASKS, TrainSettings, fit
+from detcnn.training.loop import TrainSettings, fit
+from detcnn.training.tasks import make_task
 
 ATTRS = {"channels": ["a", "b"], "class_names": ["background", "signal"]}
 
@@ -41,7 +42,7 @@ def test_fit_learns_and_keeps_the_best_epoch() -> None:
     model, _ = build_model("komiske_cnn", {"filters": [8, 8, 8], "dense": 16}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=6, batch_size=64, lr=3e-3, patience=2)
     seen: list[dict] = []
-    model, history = fit(model, train, val, TASKS["classification"](), settings, torch.device("cpu"), gen,
+    model, history = fit(model, train, val, make_task("classification", ATTRS), settings, torch.device("cpu"), gen,
                          seen.append, progress=False)  # fmt: skip
     assert seen == history.rows
     assert history.rows[-1]["val/auc"] > 0.95
@@ -95,7 +96,7 @@ def test_training_on_the_gpu(amp: bool) -> None:
     model, _ = build_model("resnet", {"width": 8, "layers": [1, 1]}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=4, batch_size=64, lr=3e-3, patience=4, amp=amp)
     device = torch.device("cuda")
-    model, history = fit(model, train, val, TASKS["classification"](), settings, device, seed_everything(0),
+    model, history = fit(model, train, val, make_task("classification", ATTRS), settings, device, seed_everything(0),
                          progress=False)  # fmt: skip
     assert next(model.parameters()).device.type == "cuda"
     assert history.rows[-1]["val/auc"] > 0.95

@@ -37,9 +37,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wd
 
 
+QG_NETWORKS = ["cnn", "resnet"]
+QG_MODELS = [*QG_NETWORKS, "cut_n_constituents", "rect_cuts"]
+NU_TASKS = {
+    "classification": ["cnn", "nova", "nue_cuts"],
+    "segmentation": ["unet", "pixel_cuts"],
+    "pixel_regression": ["unet_energy", "pixel_calibration"],
+    "energy_regression": ["nova_energy", "calorimetric"],
+}
+
+
 def test_outputs_exist(workdir: Path) -> None:
-    cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
-    models = [*cfg["models"], *cfg["baselines"]]
+    models = QG_MODELS
     for sample in ("quark", "gluon"):
         assert (workdir / f"results/events/qg/{sample}_0.root").stat().st_size > 0
     for split in ("train", "val", "test"):
@@ -48,16 +57,16 @@ def test_outputs_exist(workdir: Path) -> None:
         metrics = json.loads((workdir / f"results/eval/qg/{model}/metrics.json").read_text())
         assert 0.0 <= metrics["metrics"]["test/auc"]["value"] <= 1.0
         assert metrics["metrics"]["test/auc"]["err"] > 0
-    for model in cfg["models"]:
+    for model in QG_NETWORKS:
         for name in ("weights.pt", "config.json", "history.csv", "run.json"):
             assert (workdir / f"results/models/qg/{model}/{name}").is_file()
-    report = workdir / "results/report/qg"
+    report = workdir / "results/report/qg/classification"
     table = (report / "comparison.md").read_text()
     assert all(f"| {m} |" in table for m in models)
     assert "paired bootstrap" in table
     summary = json.loads((report / "summary.json").read_text())
     assert summary["paired_auc_difference"]["err"] > 0
-    for plot in ("roc.png", "mean_images.png", "observables.png", "auc_vs_parameters.png"):
+    for plot in ("roc.png", "mean_images.png", "observables.png", "auc_vs_parameters.png", "examples.png"):
         assert (report / plot).stat().st_size > 10_000
     # no temporary files left behind by the atomic writes
     assert not [p for p in (workdir / "results").rglob(".*") if p.is_file() and "mlflow" not in str(p)]
@@ -73,7 +82,7 @@ def test_user_root_files_dataset(workdir: Path) -> None:
             assert f["X"].shape[1:] == (3, 16, 16)
             n_own += f["y"].shape[0]
     assert n_own == 300  # 150 quark + 150 gluon jets from the two listed files
-    table = (workdir / "results/report/own/comparison.md").read_text()
+    table = (workdir / "results/report/own/classification/comparison.md").read_text()
     assert "| cnn |" in table and "| resnet |" not in table
     assert not (workdir / "results/models/own/resnet").exists()
 
@@ -86,7 +95,7 @@ def test_mlflow_store_holds_every_run(workdir: Path) -> None:
     exp = client.get_experiment_by_name("detcnn/qg")
     assert exp is not None
     runs = {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
-    for model in cfg["models"]:
+    for model in QG_NETWORKS:
         run = runs[f"train/{model}"]
         assert run.info.status == "FINISHED"
         for key in ("train/loss", "val/loss", "val/auc"):
@@ -96,11 +105,47 @@ def test_mlflow_store_holds_every_run(workdir: Path) -> None:
         assert {"weights.pt", "config.json", "history.csv"} <= artifacts
         run_id = json.loads((workdir / f"results/models/qg/{model}/run.json").read_text())["mlflow_run_id"]
         assert run_id == run.info.run_id
-    for model in [*cfg["models"], *cfg["baselines"]]:
+    for model in QG_MODELS:
         metrics = runs[f"eval/{model}"].data.metrics
         assert {"test/auc", "test/auc_err"} <= set(metrics), model
-    for baseline in cfg["baselines"]:
+    for baseline in ("cut_n_constituents", "rect_cuts"):
         assert "train/auc" in runs[f"train/{baseline}"].data.metrics
+
+
+def test_neutrino_dataset_runs_every_task(workdir: Path) -> None:
+    """The detector dataset: hits -> two views with pixel truth -> four tasks, networks beside baselines,
+    the same metric names within a task, all in the dataset's own MLflow experiment."""
+    import h5py
+    from mlflow.tracking import MlflowClient
+
+    for sample in ("nue_cc", "numu_cc", "nc"):
+        assert (workdir / f"results/events/nu/{sample}_0.root").stat().st_size > 0
+    with h5py.File(workdir / "results/images/nu/test.h5", "r") as f:
+        assert f["X"].shape[1:] == (2, 16, 16) and f["y_pix"].shape[1:] == (2, 16, 16)
+        assert "nu_energy" in f["truth"] and "length_cm" in f["observables"]
+    headline = {"classification": "test/auc", "segmentation": "test/accuracy",
+                "pixel_regression": "test/event_resolution", "energy_regression": "test/resolution"}  # fmt: skip
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'results/mlflow/mlflow.db'}")
+    exp = client.get_experiment_by_name("detcnn/nu")
+    runs = {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
+    for task, models in NU_TASKS.items():
+        report = workdir / f"results/report/nu/{task}"
+        table = (report / "comparison.md").read_text()
+        assert all(f"| {m} |" in table for m in models), (task, table)
+        assert "paired bootstrap" in table
+        assert (report / "examples.png").stat().st_size > 10_000
+        names = set()
+        for model in models:
+            metrics = json.loads((workdir / f"results/eval/nu/{model}/metrics.json").read_text())
+            assert metrics["task"] == task and headline[task] in metrics["metrics"]
+            names.add(frozenset(k for k in metrics["metrics"] if not k.startswith("test/auc_") and "accuracy" not in k))
+            assert headline[task] in runs[f"eval/{model}"].data.metrics
+        if task != "classification":
+            assert len(names) == 1, f"{task}: networks and baselines must share metric names"
+    summary = json.loads((workdir / "results/report/nu/classification/summary.json").read_text())
+    assert {"network_efficiency", "baseline_purity"} <= set(summary.get("efficiency_at_baseline_purity", {})) or (
+        "paired_auc_difference" in summary
+    )
 
 
 def _planned_jobs(dry_run_stdout: str) -> dict[str, int]:
@@ -123,8 +168,9 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     finally:
         config_path.write_text(original)
     assert result.returncode == 0, result.stderr
-    # cnn trains on both datasets; nothing upstream (generate, rasterise, baselines) and no other model
-    assert _planned_jobs(result.stdout) == {"train": 2, "evaluate": 2, "report": 2}, result.stdout[-3000:]
+    # cnn trains on all three datasets; nothing upstream (generate, rasterise, baselines) and no other model
+    planned = {"train": 3, "evaluate": 3, "report_classification": 3}
+    assert _planned_jobs(result.stdout) == planned, result.stdout[-3000:]
     assert "model=cnn" in result.stdout and "model=resnet" not in result.stdout
 
 

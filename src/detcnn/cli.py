@@ -22,10 +22,18 @@ Handler = Callable[[argparse.Namespace], Any]
 
 
 def _generate(a: argparse.Namespace) -> Any:
-    from detcnn.generate.pythia_jets import JetSelection, generate_shard, shard_seed
-    from detcnn.io.atomic import write_json
-
     gen = parse_json_arg(a.generate_config, "generate-config")
+    result = GENERATORS[a.source](a, gen)
+    if a.stats:
+        from detcnn.io.atomic import write_json
+
+        write_json(a.stats, result)
+    return result
+
+
+def _generate_jets(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]:
+    from detcnn.generate.pythia_jets import JetSelection, generate_shard, shard_seed
+
     seed = shard_seed(a.seed, a.sample, a.shard)
     stats = generate_shard(
         a.out, sample=a.sample, n_jets=int(gen["n_jets_per_shard"]), seed=seed, ecm=float(gen["ecm"]),
@@ -33,32 +41,76 @@ def _generate(a: argparse.Namespace) -> Any:
         selection=JetSelection(**gen.get("jet", {})), batch_size=int(gen.get("batch_size", 400)),
         progress=not a.quiet,
     )  # fmt: skip
-    result = {**stats.__dict__, "kept_fraction": stats.kept_fraction,
-              "jets_per_s": stats.n_jets / stats.total_seconds,
-              "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip
-    if a.stats:
-        write_json(a.stats, result)
-    return result
+    return {**stats.__dict__, "kept_fraction": stats.kept_fraction, "jets_per_s": stats.n_jets / stats.total_seconds,
+            "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip
+
+
+def _generate_hits(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]:
+    from detcnn.generate.lartpc import SimSettings, generate_hits_shard, shard_seed
+
+    settings = SimSettings.from_config(gen.get("detector"))
+    return generate_hits_shard(
+        a.out, sample=a.sample, n_events=int(gen["n_events_per_shard"]), seed=shard_seed(a.seed, a.sample, a.shard),
+        settings=settings, progress=not a.quiet,
+    )  # fmt: skip
+
+
+GENERATORS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], dict[str, Any]]] = {
+    "pythia_jets": _generate_jets,
+    "detector_sim": _generate_hits,
+}
+SAMPLES = {"pythia_jets": ("quark", "gluon"), "detector_sim": ("nue_cc", "numu_cc", "nc")}
 
 
 def _rasterise(a: argparse.Namespace) -> Any:
-    from detcnn.config import config_hash
+    from detcnn.config import config_hash, event_kind
     from detcnn.io.atomic import write_json
-    from detcnn.physics.jet_images import ImageSpec
-    from detcnn.rasterise import rasterise_jets
 
     ds = parse_json_arg(a.dataset_config, "dataset-config")
-    img = dict(ds.get("images", {}))
-    if "channels" in img:
-        img["channels"] = tuple(img["channels"])
-    stats = rasterise_jets(
-        a.inputs, {"train": a.train, "val": a.val, "test": a.test}, spec=ImageSpec(**img),
-        split=ds["split"], seed=a.seed, config_hash=config_hash(ds), dataset=a.dataset,
-        branches=ds.get("branches"), step_size=int(ds.get("chunk_size", 20_000)), progress=not a.quiet,
-    )  # fmt: skip
+    outputs = {"train": a.train, "val": a.val, "test": a.test}
+    common = {"split": ds["split"], "seed": a.seed, "config_hash": config_hash(ds), "dataset": a.dataset,
+              "branches": ds.get("branches"), "progress": not a.quiet}  # fmt: skip
+    stats = RASTERISERS[event_kind(ds)](a.inputs, outputs, ds, common)
     if a.stats:
         write_json(a.stats, stats)
     return stats
+
+
+def _rasterise_hits(inputs: list[Path], outputs: dict[str, Path], ds: dict[str, Any], common: dict) -> Any:
+    from detcnn.physics.hit_images import HitImageSpec
+    from detcnn.rasterise_hits import DEFAULT_TRUTH, rasterise_hits
+
+    img = dict(ds.get("hit_images", {}))
+    volume, empty = img.pop("volume_cm", None), img.pop("empty_events", "drop")
+    step_size = int(img.pop("chunk_events", 2_000))
+    img = {k: tuple(v) if isinstance(v, list) else v for k, v in img.items()}
+    if ds.get("source") == "detector_sim":
+        from detcnn.generate.lartpc import CLASS_NAMES, SimSettings
+
+        lx, ly, lz = SimSettings.from_config(ds.get("generate", {}).get("detector")).volume
+        volume = volume or [[0.0, lx], [-ly / 2, ly / 2], [0.0, lz]]
+        class_names, truth = CLASS_NAMES, DEFAULT_TRUTH
+    else:
+        class_names, truth = ds.get("class_names") or [], ds.get("truth", [])
+        if not class_names:
+            raise ValueError("a root_files dataset of hits needs 'class_names' (one per label value)")
+    return rasterise_hits(
+        inputs, outputs, spec=HitImageSpec(**img), class_names=class_names, volume_cm=volume, truth=truth,
+        empty_events=empty, step_size=step_size, **common,
+    )  # fmt: skip
+
+
+def _rasterise_jets(inputs: list[Path], outputs: dict[str, Path], ds: dict[str, Any], common: dict) -> Any:
+    from detcnn.physics.jet_images import ImageSpec
+    from detcnn.rasterise import rasterise_jets
+
+    img = dict(ds.get("images", {}))
+    if "channels" in img:
+        img["channels"] = tuple(img["channels"])
+    return rasterise_jets(inputs, outputs, spec=ImageSpec(**img), step_size=int(ds.get("chunk_size", 20_000)), **common)
+
+
+RASTERISERS = {"jets": _rasterise_jets, "hits": _rasterise_hits}
 
 
 def _init_tracking(a: argparse.Namespace) -> Any:
@@ -95,7 +147,7 @@ def _evaluate(a: argparse.Namespace) -> Any:
     return evaluate_model(
         a.model_path, a.test, a.out_dir, kind=a.kind, dataset=a.dataset, model_name=a.model,
         efficiencies=a.efficiencies, n_bootstrap=a.n_bootstrap, seed=a.seed, tracking_uri=resolve_uri(a.tracking_uri),
-        threads=a.threads,
+        threads=a.threads, purities=a.purities,
     )  # fmt: skip
 
 
@@ -103,7 +155,7 @@ def _report(a: argparse.Namespace) -> Any:
     from detcnn.report.compare import make_report
 
     return make_report(
-        a.evals, a.test, a.out_dir, dataset=a.dataset, efficiencies=a.efficiencies,
+        a.evals, a.test, a.out_dir, dataset=a.dataset, task=a.task, efficiencies=a.efficiencies,
         n_bootstrap=a.n_bootstrap, seed=a.seed,
     )  # fmt: skip
 
@@ -124,15 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(handler=handler)
         return sp
 
-    g = cmd("generate", _generate, "generate one shard of Pythia quark or gluon jets (ROOT)")
-    g.add_argument("--sample", required=True, choices=["quark", "gluon"])
+    g = cmd("generate", _generate, "generate one shard of events (ROOT): Pythia jets or detector-simulation hits")
+    g.add_argument("--source", choices=sorted(GENERATORS), default="pythia_jets")
+    g.add_argument("--sample", required=True, choices=[s for v in SAMPLES.values() for s in v])
     g.add_argument("--shard", type=int, required=True)
     g.add_argument("--seed", type=int, required=True, help="the config's seed; the shard's seed derives from it")
     g.add_argument("--generate-config", required=True, help="JSON of the dataset's 'generate' section")
     g.add_argument("--out", required=True, type=Path)
     g.add_argument("--stats", type=Path, help="write generation statistics here (JSON)")
 
-    r = cmd("rasterise", _rasterise, "ROOT jets -> train/val/test image files (HDF5)")
+    r = cmd("rasterise", _rasterise, "ROOT jets or hits -> train/val/test image files (HDF5)")
     r.add_argument("--inputs", nargs="+", required=True, type=Path)
     for s in ("train", "val", "test"):
         r.add_argument(f"--{s}", required=True, type=Path)
@@ -173,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dataset", required=True)
     e.add_argument("--model", required=True)
     e.add_argument("--efficiencies", nargs="+", type=float, default=[0.3, 0.5])
+    e.add_argument("--purities", nargs="+", type=float, default=[0.8, 0.9], help="multiclass: signal purities")
     e.add_argument("--n-bootstrap", type=int, default=200)
     e.add_argument("--seed", type=int, required=True)
     e.add_argument("--threads", type=int, default=1)
@@ -183,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--test", required=True, type=Path)
     rp.add_argument("--out-dir", required=True, type=Path)
     rp.add_argument("--dataset", required=True)
+    rp.add_argument("--task", default="classification")
     rp.add_argument("--efficiencies", nargs="+", type=float, default=[0.3, 0.5])
     rp.add_argument("--n-bootstrap", type=int, default=200)
     rp.add_argument("--seed", type=int, required=True)

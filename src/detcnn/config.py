@@ -38,3 +38,15 @@ def parse_json_arg(text: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"--{what} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+#: What a source's events are: jets (constituents) or detector hits.
+SOURCE_EVENTS = {"pythia_jets": "jets", "detector_sim": "hits"}
+
+
+def event_kind(dataset: Mapping[str, Any]) -> str:
+    """``"jets"`` or ``"hits"``: fixed by the source, or the ``events`` key of a root_files dataset."""
+    kind = SOURCE_EVENTS.get(dataset.get("source", "pythia_jets")) or dataset.get("events", "jets")
+    if kind not in ("jets", "hits"):
+        raise ValueError(f"events must be 'jets' or 'hits', got '{kind}'")
+    return kind

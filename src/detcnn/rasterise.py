@@ -12,7 +12,8 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,70 @@ def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping
         )  # fmt: skip
 
 
+@dataclass
+class ChunkImages:
+    """What a rasteriser makes of one chunk of events: ``images (n, C, H, W)``, ``labels (n,)``,
+    ``observables {name: (n,)}``, optional per-pixel truth ``{name: (n, V, H, W)}`` and event truth
+    ``{name: (n,)}``, plus counters to add up over chunks (e.g. ``n_outside``)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    observables: dict[str, np.ndarray]
+    pixels: dict[str, np.ndarray] = field(default_factory=dict)
+    truth: dict[str, np.ndarray] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def write_splits(
+    chunks: Iterable[ChunkImages],
+    outputs: Mapping[str, str | os.PathLike[str]],
+    *,
+    image_shape: Sequence[int],
+    attrs: Mapping[str, Any],
+    split: Mapping[str, float],
+    seed: int,
+    desc: str,
+    unit: str,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Append every chunk's events to the split files ``outputs[split]`` (HDF5), each event to a split drawn
+    from a generator seeded with ``seed`` in file order (the same inputs and seed give the same split).
+
+    All files are written to temporary paths and renamed only when every chunk has succeeded. Returns the
+    events per split and the summed counters.
+    """
+    from tqdm import tqdm
+
+    rng = np.random.default_rng(seed)
+    stats: dict[str, Any] = {"per_split": dict.fromkeys(SPLITS, 0)}
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for s in SPLITS:
+            tmp = stack.enter_context(atomic_path(outputs[s]))
+            writers[s] = stack.enter_context(ImageWriter(tmp, image_shape, {**attrs, "split": s}))
+        bar = stack.enter_context(tqdm(desc=desc, unit=unit, disable=not progress))
+        for chunk in chunks:
+            which = assign_splits(len(chunk.labels), split, rng)
+            for i, s in enumerate(SPLITS):
+                sel = which == i
+                writers[s].append(
+                    chunk.images[sel], chunk.labels[sel], {k: v[sel] for k, v in chunk.observables.items()},
+                    pixels={k: v[sel] for k, v in chunk.pixels.items()},
+                    truth={k: v[sel] for k, v in chunk.truth.items()},
+                )  # fmt: skip
+                stats["per_split"][s] += int(sel.sum())
+            for key, value in chunk.counters.items():
+                stats[key] = stats.get(key, 0) + value
+            bar.update(len(chunk.labels))
+        for s in SPLITS:
+            if stats["per_split"][s] == 0:
+                raise InputError(
+                    f"split '{s}' received no {unit}s", path=outputs[s],
+                    fix="generate more events or raise that split's fraction",
+                )  # fmt: skip
+    return stats
+
+
 def rasterise_jets(
     inputs: Sequence[str | os.PathLike[str]],
     outputs: Mapping[str, str | os.PathLike[str]],
@@ -120,8 +185,6 @@ def rasterise_jets(
     ``branches`` maps contract names (``part_pt``) to the names in the files (identity by default).
     Returns counts per split, the number of constituents outside the grid and the timings.
     """
-    from tqdm import tqdm
-
     if not inputs:
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     names = {b: b for b in (*JET_BRANCHES, *PART_BRANCHES) if b in NEEDED}
@@ -133,40 +196,26 @@ def rasterise_jets(
         "config_hash": config_hash,
         "dataset": dataset,
         "class_names": JET_CLASS_NAMES,
+        "signal_class": 1,
         "normalise": spec.normalise,
     }
-    rng = np.random.default_rng(seed)
-    stats: dict[str, Any] = {"n_outside": 0, "n_constituents": 0, "per_split": dict.fromkeys(SPLITS, 0)}
-    t_start = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        writers = {}
-        for s in SPLITS:
-            tmp = stack.enter_context(atomic_path(outputs[s]))
-            writers[s] = stack.enter_context(
-                ImageWriter(tmp, (len(spec.channels), spec.n_pix, spec.n_pix), {**attrs, "split": s})
-            )
-        bar = stack.enter_context(tqdm(desc=f"rasterise {dataset}", unit="jet", disable=not progress))
+
+    def chunks() -> Iterator[ChunkImages]:
         for path, chunk in iterate_events(inputs, names, step_size=step_size):
             _check_jagged(path, chunk, names)
             arrays = chunk_arrays(chunk)
             _check_chunk(path, arrays, names)
             images, obs, n_outside = rasterise_chunk(arrays, spec)
-            which = assign_splits(len(images), split, rng)
-            for i, s in enumerate(SPLITS):
-                sel = which == i
-                writers[s].append(images[sel], arrays["label"][sel], {k: v[sel] for k, v in obs.items()})
-                stats["per_split"][s] += int(sel.sum())
-            stats["n_outside"] += n_outside
-            stats["n_constituents"] += len(arrays["pt"])
-            bar.update(len(images))
-        for s in SPLITS:
-            if stats["per_split"][s] == 0:
-                raise InputError(
-                    f"split '{s}' received no jets", path=outputs[s],
-                    fix="generate more jets or raise that split's fraction",
-                )  # fmt: skip
+            counters = {"n_outside": n_outside, "n_constituents": len(arrays["pt"])}
+            yield ChunkImages(images, arrays["label"], obs, counters=counters)
+
+    t_start = time.perf_counter()
+    stats = write_splits(
+        chunks(), outputs, image_shape=(len(spec.channels), spec.n_pix, spec.n_pix), attrs=attrs, split=split,
+        seed=seed, desc=f"rasterise {dataset}", unit="jet", progress=progress,
+    )  # fmt: skip
     stats["seconds"] = time.perf_counter() - t_start
-    stats["outside_fraction"] = stats["n_outside"] / max(stats["n_constituents"], 1)
+    stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_constituents", 0), 1)
     log.info(
         "%s: %s jets in %.1f s; %.2f%% of constituents fell outside the image",
         dataset, stats["per_split"], stats["seconds"], 100 * stats["outside_fraction"],

@@ -2,13 +2,15 @@
 
 Writes ``weights.pt`` (a plain dict of tensors and names: loadable with ``weights_only=True``),
 ``config.json`` (the resolved model and data config), ``history.csv`` and ``run.json`` (the MLflow run
-id). Every training is an MLflow run with per-epoch ``train/loss``, ``val/loss``, ``val/auc``.
+id). Every training is an MLflow run with per-epoch ``train/loss``, ``val/loss`` and the task's validation
+scores (``val/auc`` for a classifier, ``val/accuracy`` and ``val/mean_iou`` for a segmenter, ...).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
 import time
@@ -20,23 +22,81 @@ import torch
 from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import read_attrs
-from detcnn.models import create_model
+from detcnn.models import create_model, model_task
+from detcnn.models.registry import model_accepts
 from detcnn.tracking import log_params_flat, mlflow_run
-from detcnn.training.data import H5Source, InputScaling, ScaledModel, open_source
+from detcnn.training.data import H5Source, InputScaling, OutputScaling, ScaledModel, open_source
 from detcnn.training.device import configure_threads, resolve_device, seed_everything
-from detcnn.training.loop import TASKS, TrainSettings, fit
+from detcnn.training.loop import TrainSettings, fit
+from detcnn.training.tasks import TargetStats, Task, make_task
 
 log = logging.getLogger(__name__)
 
 
 def build_model(
-    arch: str, args: dict[str, Any], attrs: dict[str, Any], image_size: int, scaling: InputScaling | None = None
+    arch: str,
+    args: dict[str, Any],
+    attrs: dict[str, Any],
+    image_size: int,
+    scaling: InputScaling | None = None,
+    task: Task | None = None,
+    output: OutputScaling | None = None,
 ) -> tuple[ScaledModel, dict[str, Any]]:
-    """The network named ``arch`` sized for ``image_size`` images described by ``attrs``, behind input scaling."""
+    """The network named ``arch`` sized for ``image_size`` images described by ``attrs``, behind input scaling.
+
+    ``num_classes`` is the task's number of outputs (default: the dataset's classes); detector images pass
+    their number of views to the networks that take ``n_views``.
+    """
     channels = len(attrs["channels"])
-    full = {"in_channels": channels, "num_classes": len(attrs["class_names"]), "image_size": int(image_size), **args}
+    outputs = task.num_outputs if task is not None else len(attrs["class_names"])
+    if task is not None and model_task(arch) != task.network:
+        raise ValueError(
+            f"task '{task.name}' needs a {task.network} but '{arch}' is a {model_task(arch)}; "
+            f"choose an arch registered as {task.network} (`detcnn models`)"
+        )
+    full = {"in_channels": channels, "num_classes": outputs, "image_size": int(image_size)}
+    if "views" in attrs and model_accepts(arch, "n_views"):
+        full["n_views"] = len(attrs["views"])  # type: ignore[arg-type]
+    full.update(args)
     net = create_model(arch, **full)
-    return ScaledModel(scaling or InputScaling.identity(channels), net), full
+    return ScaledModel(scaling or InputScaling.identity(channels), net, output), full
+
+
+def target_stats(path: str | os.PathLike[str], task_name: str, block: int = 4096) -> TargetStats:
+    """Pixel-class frequencies of the train split (segmentation's class weights), read block by block; for
+    the regressions the target's typical value and spread (energy: mean and standard deviation; pixel
+    energy: no shift, the RMS over pixels with deposited energy)."""
+    import h5py
+    import numpy as np
+
+    if task_name == "pixel_regression":
+        with h5py.File(path, "r") as f:
+            sq, n = 0.0, 0
+            for start in range(0, len(f["e_pix"]), block):
+                e = f["e_pix"][start : start + block]
+                sq, n = sq + float(np.square(e[e > 0], dtype=np.float64).sum()), n + int(np.count_nonzero(e))
+        return TargetStats(scale=float(np.sqrt(sq / max(n, 1))) or 1.0)
+    if task_name != "segmentation":
+        return TargetStats()
+    with h5py.File(path, "r") as f:
+        if "y_pix" not in f:
+            raise InputError("no per-pixel labels 'y_pix'", path=path, fix="segmentation needs a detector dataset")
+        n_classes = len(json.loads(f.attrs["pixel_class_names"]))
+        counts = np.zeros(n_classes)
+        for start in range(0, len(f["y_pix"]), block):
+            counts += np.bincount(f["y_pix"][start : start + block].ravel(), minlength=n_classes)[:n_classes]
+    return TargetStats(frequencies=counts / max(counts.sum(), 1))
+
+
+def event_rows(path: str | os.PathLike[str], task: Task) -> Any:
+    """Boolean mask of the events a task uses (``None``: all), from the event classes ``y``."""
+    import h5py
+    import numpy as np
+
+    if task.classes is None:
+        return None
+    with h5py.File(path, "r") as f:
+        return np.isin(f["y"][...], task.classes)
 
 
 def _image_size(path: str | os.PathLike[str]) -> int:
@@ -71,25 +131,34 @@ def train_network(
     out_dir = Path(out_dir)
     arch, args, train_cfg = model_cfg["arch"], dict(model_cfg.get("args", {})), dict(model_cfg.get("train", {}))
     settings = TrainSettings.from_config(train_cfg)
-    task = TASKS["classification"]()
+    task_name = model_cfg.get("task", "classification")
+    attrs = read_attrs(train_path)
+    stats = target_stats(train_path, task_name)
+    task = make_task(task_name, attrs, model_cfg.get("task_args"), stats)
     configure_threads(threads)
     device = resolve_device(train_cfg.get("device", "auto"))
     generator = seed_everything(int(train_cfg.get("seed", seed)))
     log.info("training '%s' (%s) on %s with %d CPU threads", model_name, arch, device, threads)
 
-    attrs = read_attrs(train_path)
-    train_src = open_source(train_path, settings.max_memory_gb)
-    val_src = open_source(val_path, settings.max_memory_gb)
+    train_src = open_source(train_path, settings.max_memory_gb, task.target, event_rows(train_path, task))
+    val_src = open_source(val_path, settings.max_memory_gb, task.target, event_rows(val_path, task))
     for src, path in ((train_src, train_path), (val_src, val_path)):
         if len(src) == 0:
             raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
-    model, full_args = build_model(arch, args, attrs, _image_size(train_path), train_src.scaling())
+    output = None
+    if task.name == "pixel_regression":
+        output = OutputScaling(0.0, stats.scale)
+    elif task.name == "energy_regression":
+        targets = train_src.labels.astype(float)
+        output = OutputScaling(float(targets.mean()), float(targets.std()) or 1.0)
+    model, full_args = build_model(arch, args, attrs, _image_size(train_path), train_src.scaling(), task, output)
     n_params = sum(p.numel() for p in model.parameters())
     resolved = {
         "dataset": dataset,
         "model": model_name,
         "arch": arch,
         "args": full_args,
+        "task": {"name": task.name, "target": task.target, **task.info},
         "train": {**settings.__dict__, "device": str(device), "seed": int(train_cfg.get("seed", seed))},
         "data": {k: attrs.get(k) for k in ("channels", "extent", "class_names", "config_hash")},
         "n_train": len(train_src),
@@ -101,7 +170,7 @@ def train_network(
         mlflow,
         run,
     ):
-        log_params_flat(mlflow, {"arch": arch, "args": full_args, "train": resolved["train"]})
+        log_params_flat(mlflow, {"arch": arch, "args": full_args, "train": resolved["train"], "task": resolved["task"]})
         mlflow.log_params({"n_parameters": n_params, "n_train": len(train_src), "model": model_name})
 
         def on_epoch(row: dict[str, float]) -> None:
@@ -116,6 +185,8 @@ def train_network(
             "arch": arch,
             "args": full_args,
             "class_names": list(attrs.get("class_names", [])),
+            "task": task.name,
+            "task_args": dict(model_cfg.get("task_args") or {}),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         }
         with atomic_path(out_dir / "weights.pt") as tmp:
@@ -134,7 +205,8 @@ def load_network(path: str | os.PathLike[str], device: torch.device | None = Non
     payload = torch.load(path, map_location="cpu", weights_only=True)
     channels = payload["args"]["in_channels"]
     net = create_model(payload["arch"], **payload["args"])
-    model = ScaledModel(InputScaling.identity(channels), net)
+    output = OutputScaling(0.0, 1.0) if "output.scale" in payload["state_dict"] else None
+    model = ScaledModel(InputScaling.identity(channels), net, output)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     if device is not None:

@@ -10,13 +10,26 @@ validate(config, schema="../schemas/config.schema.yaml")
 SEED = int(config["seed"])
 TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
 EFFICIENCIES = [float(e) for e in config["evaluate"]["efficiencies"]]
-SAMPLES = {"pythia_jets": ["quark", "gluon"]}
+PURITIES = [float(p) for p in config["evaluate"]["purities"]]
+SAMPLES = {"pythia_jets": ["quark", "gluon"], "detector_sim": ["nue_cc", "numu_cc", "nc"]}
+# The task of each baseline kind (networks name theirs under 'task').
+BASELINE_TASKS = {
+    "single_cut": "classification",
+    "rectangular_cuts": "classification",
+    "sequential_cuts": "classification",
+    "pixel_cuts": "segmentation",
+    "calorimetric": "energy_regression",
+    "pixel_calibration": "pixel_regression",
+}
+# Binary classification baselines only make sense on two-class (jet) datasets, sequential cuts on multiclass.
+BINARY_ONLY = {"single_cut", "rectangular_cuts"}
 ENV = "../envs/detcnn.yaml"
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_]+",
+    task="classification|segmentation|pixel_regression|energy_regression",
     sample="[A-Za-z0-9_]+",
     shard="[0-9]+",
 
@@ -30,17 +43,47 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def applies_to(entry, dataset):
-    """Models and baselines apply to every dataset unless they list 'datasets'."""
-    return dataset in entry.get("datasets", list(config["datasets"]))
+def is_multiclass(dataset):
+    ds = config["datasets"][dataset]
+    return ds["source"] == "detector_sim" or len(ds.get("class_names", [])) > 2
 
 
-def networks(dataset):
-    return [m for m, c in config.get("models", {}).items() if applies_to(c, dataset)]
+def applies_to(entry, dataset, task):
+    """A model or baseline runs on a dataset that lists its task, and on those it lists under 'datasets' (all
+    by default); cut kinds for two classes only where there are two, sequential cuts where there are more."""
+    tasks = config["datasets"][dataset]["tasks"]
+    if entry.get("kind") in BINARY_ONLY and is_multiclass(dataset):
+        return False
+    if entry.get("kind") == "sequential_cuts" and not is_multiclass(dataset):
+        return False
+    return task in tasks and dataset in entry.get("datasets", list(config["datasets"]))
 
 
-def baselines(dataset):
-    return [b for b, c in config.get("baselines", {}).items() if applies_to(c, dataset)]
+def entry_task(entry):
+    return BASELINE_TASKS[entry["kind"]] if "kind" in entry else entry.get("task", "classification")
+
+
+def _entries(section, dataset, task):
+    """Names under 'models' or 'baselines' that run on ``dataset`` (for ``task`` only, when given)."""
+    chosen = []
+    for name, entry in config.get(section, {}).items():
+        own = entry_task(entry)
+        if applies_to(entry, dataset, own) and task in (None, own):
+            chosen.append(name)
+    return chosen
+
+
+def networks(dataset, task=None):
+    return _entries("models", dataset, task)
+
+
+def baselines(dataset, task=None):
+    return _entries("baselines", dataset, task)
+
+
+def dataset_tasks(dataset):
+    """The tasks of a dataset that have at least one model or baseline."""
+    return [t for t in config["datasets"][dataset]["tasks"] if networks(dataset, t) or baselines(dataset, t)]
 
 
 def model_kind(wildcards):
@@ -52,7 +95,7 @@ def model_kind(wildcards):
 
 
 def all_reports():
-    return expand("results/report/{dataset}/comparison.md", dataset=list(config["datasets"]))
+    return [f"results/report/{d}/{t}/comparison.md" for d in config["datasets"] for t in dataset_tasks(d)]
 
 
 def event_files(wildcards):
@@ -61,7 +104,7 @@ def event_files(wildcards):
     if ds["source"] == "root_files":
         return ds["files"]
     return expand(
-        rules.generate_jets.output.events,
+        rules.generate.output.events,
         dataset=wildcards.dataset,
         sample=SAMPLES[ds["source"]],
         shard=range(ds["generate"]["shards"]),
@@ -75,5 +118,5 @@ def trained_model(wildcards):
 
 
 def evaluations(wildcards):
-    models = networks(wildcards.dataset) + baselines(wildcards.dataset)
+    models = networks(wildcards.dataset, wildcards.task) + baselines(wildcards.dataset, wildcards.task)
     return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)

@@ -34,12 +34,13 @@ rule evaluate:
     output:
         scores="results/eval/{dataset}/{model}/scores.npz",
         metrics="results/eval/{dataset}/{model}/metrics.json",
-        roc="results/eval/{dataset}/{model}/roc.png",
+        plot="results/eval/{dataset}/{model}/plot.png",
     params:
         kind=model_kind,
         seed=SEED,
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         efficiencies=EFFICIENCIES,
+        purities=PURITIES,
         tracking_uri=TRACKING_URI,
     log:
         "logs/evaluate/{dataset}/{model}.log",
@@ -52,5 +53,5 @@ rule evaluate:
     shell:
         "detcnn evaluate --model-path {input.model} --kind {params.kind} --test {input.test}"
         " --out-dir results/eval/{wildcards.dataset}/{wildcards.model} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --efficiencies {params.efficiencies} --n-bootstrap {params.n_bootstrap}"
-        " --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        " --model {wildcards.model} --efficiencies {params.efficiencies} --purities {params.purities}"
+        " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

@@ -1,12 +1,14 @@
-# generate: one Pythia shard per job (sample x shard), each with its own seed derived from the config seed.
+# generate: one shard per job (sample x shard), Pythia jets or simulated detector hits, each shard with its own
+# seed derived from the config seed.
 
 
-rule generate_jets:
+rule generate:
     output:
         events="results/events/{dataset}/{sample}_{shard}.root",
         stats="results/events/{dataset}/{sample}_{shard}.json",
     params:
         generate=lambda w: as_json(dataset_cfg(w)["generate"]),
+        source=lambda w: dataset_cfg(w)["source"],
         seed=SEED,
     log:
         "logs/generate/{dataset}/{sample}_{shard}.log",
@@ -19,5 +21,5 @@ rule generate_jets:
     conda:
         ENV
     shell:
-        "detcnn generate --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
+        "detcnn generate --source {params.source} --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
         " --generate-config {params.generate:q} --out {output.events} --stats {output.stats} > {log} 2>&1"

@@ -1,30 +1,49 @@
-# report: every evaluated model of a dataset side by side; outputs wrapped in report() for
-# `snakemake --report report.html`.
+# report: every evaluated model of one task of a dataset side by side, one rule per kind of task (their
+# figures differ); outputs wrapped in report() for `snakemake --report report.html`.
+
+REPORT = "results/report/{dataset}/{task}/"
 
 
-rule report:
+def report_params():
+    return {
+        "evals": lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
+        "seed": SEED,
+        "n_bootstrap": config["evaluate"]["n_bootstrap"],
+        "efficiencies": EFFICIENCIES,
+    }
+
+
+def figure(name, caption):
+    return report(REPORT + name, caption=f"../report/{caption}.rst", category="{dataset}", subcategory="{task}")
+
+
+REPORT_SHELL = (
+    "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}/{wildcards.task}"
+    " --dataset {wildcards.dataset} --task {wildcards.task} --efficiencies {params.efficiencies}"
+    " --n-bootstrap {params.n_bootstrap} --seed {params.seed} > {log} 2>&1"
+)
+
+
+rule report_classification:
     input:
         metrics=evaluations,
         test=rules.rasterise.output.test,
     output:
-        table=report("results/report/{dataset}/comparison.md", caption="../report/comparison.rst", category="{dataset}"),
-        csv="results/report/{dataset}/comparison.csv",
-        summary="results/report/{dataset}/summary.json",
-        roc=report("results/report/{dataset}/roc.png", caption="../report/roc.rst", category="{dataset}"),
-        auc_params=report(
-            "results/report/{dataset}/auc_vs_parameters.png", caption="../report/auc_vs_parameters.rst", category="{dataset}"
-        ),
-        images=report("results/report/{dataset}/mean_images.png", caption="../report/mean_images.rst", category="{dataset}"),
-        observables=report(
-            "results/report/{dataset}/observables.png", caption="../report/observables.rst", category="{dataset}"
-        ),
+        table=figure("comparison.md", "comparison"),
+        csv=REPORT + "comparison.csv",
+        summary=REPORT + "summary.json",
+        roc=figure("roc.png", "roc"),
+        auc_params=figure("auc_vs_parameters.png", "auc_vs_parameters"),
+        images=figure("mean_images.png", "mean_images"),
+        observables=figure("observables.png", "observables"),
+        examples=figure("examples.png", "examples"),
+        confusion=figure("confusion.png", "confusion"),
+    wildcard_constraints:
+        task="classification",
     params:
-        evals=lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
-        seed=SEED,
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
-        efficiencies=EFFICIENCIES,
+        **report_params(),
     log:
-        "logs/report/{dataset}.log",
+        "logs/report/{dataset}/{task}.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -32,6 +51,57 @@ rule report:
     conda:
         ENV
     shell:
-        "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}"
-        " --dataset {wildcards.dataset} --efficiencies {params.efficiencies} --n-bootstrap {params.n_bootstrap}"
-        " --seed {params.seed} > {log} 2>&1"
+        REPORT_SHELL
+
+
+rule report_segmentation:
+    input:
+        metrics=evaluations,
+        test=rules.rasterise.output.test,
+    output:
+        table=figure("comparison.md", "comparison"),
+        csv=REPORT + "comparison.csv",
+        summary=REPORT + "summary.json",
+        confusion=figure("confusion.png", "confusion"),
+        examples=figure("examples.png", "segmentation_examples"),
+    wildcard_constraints:
+        task="segmentation",
+    params:
+        **report_params(),
+    log:
+        "logs/report/{dataset}/{task}.log",
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=20,
+    conda:
+        ENV
+    shell:
+        REPORT_SHELL
+
+
+rule report_regression:
+    input:
+        metrics=evaluations,
+        test=rules.rasterise.output.test,
+    output:
+        table=figure("comparison.md", "comparison"),
+        csv=REPORT + "comparison.csv",
+        summary=REPORT + "summary.json",
+        residuals=figure("residuals.png", "residuals"),
+        resolution=figure("resolution_vs_energy.png", "resolution_vs_energy"),
+        examples=figure("examples.png", "regression_examples"),
+    wildcard_constraints:
+        task="pixel_regression|energy_regression",
+    params:
+        **report_params(),
+    log:
+        "logs/report/{dataset}/{task}.log",
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=20,
+    conda:
+        ENV
+    shell:
+        REPORT_SHELL

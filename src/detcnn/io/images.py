@@ -1,9 +1,12 @@
 """Image datasets: one HDF5 file per split, written chunk by chunk, read in blocks.
 
-Contract (DESIGN.md): ``X`` float32 ``(N, C, H, W)``; ``y`` int64 ``(N,)``; optional ``y_pix``
-``(N, H, W)``; group ``observables`` with one ``(N,)`` float64 dataset per observable; file attributes
-``channels`` (names), ``extent`` ([x_min, x_max, y_min, y_max] of the pixel grid), ``config_hash``,
-``dataset``, ``split`` and ``class_names``.
+Contract (DESIGN.md): ``X`` float32 ``(N, C, H, W)``; ``y`` int64 ``(N,)``; group ``observables`` with one
+``(N,)`` float64 dataset per observable; file attributes ``channels`` (names), ``extent`` ([x_min, x_max,
+y_min, y_max] of the pixel grid), ``config_hash``, ``dataset``, ``split`` and ``class_names``.
+Detector images add per-pixel truth for every view, ``y_pix`` int8 ``(N, V, H, W)`` (pixel class) and
+``e_pix`` float32 ``(N, V, H, W)`` (deposited energy, MeV), a group ``truth`` of ``(N,)`` event-level truth
+(neutrino energy ...) and the attributes ``views`` and ``pixel_class_names``. (DESIGN.md's ``y_pix (N, H, W)``
+is the single-view case; a multi-view image needs one label map per view.)
 """
 
 from __future__ import annotations
@@ -40,24 +43,40 @@ class ImageWriter:
             self._file.attrs[key] = json.dumps(value) if isinstance(value, dict | list | tuple) else value
         self.n = 0
 
-    def append(self, images: np.ndarray, labels: np.ndarray, observables: Mapping[str, np.ndarray]) -> None:
-        """Append ``images (n, C, H, W)``, ``labels (n,)`` and ``{name: (n,)}`` observables."""
+    def append(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        observables: Mapping[str, np.ndarray],
+        *,
+        pixels: Mapping[str, np.ndarray] | None = None,
+        truth: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Append ``images (n, C, H, W)``, ``labels (n,)``, ``{name: (n,)}`` observables and, for detector
+        images, per-pixel truth ``{"y_pix": (n, V, H, W), "e_pix": ...}`` and event truth ``{name: (n,)}``."""
         n = len(images)
         if n == 0:
             return
         new = self.n + n
-        for name, data in (("X", images), ("y", labels)):
-            ds = self._file[name]
-            ds.resize(new, axis=0)
-            ds[self.n : new] = data
-        group = self._file["observables"]
-        for name, values in observables.items():
-            if name not in group:
-                group.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(4096,))
-            ds = group[name]
-            ds.resize(new, axis=0)
-            ds[self.n : new] = values
+        for name, data in (("X", images), ("y", labels), *(pixels or {}).items()):
+            if name not in self._file:  # per-pixel truth: created on first use, chunked like X
+                shape = data.shape[1:]
+                self._file.create_dataset(
+                    name, shape=(0, *shape), maxshape=(None, *shape), dtype=data.dtype,
+                    chunks=(CHUNK_ROWS, *shape), compression="lzf",
+                )  # fmt: skip
+            self._extend(self._file[name], new, data)
+        for group_name, columns in (("observables", observables), ("truth", truth or {})):
+            group = self._file.require_group(group_name)
+            for name, values in columns.items():
+                if name not in group:
+                    group.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(4096,))
+                self._extend(group[name], new, values)
         self.n = new
+
+    def _extend(self, ds: object, new: int, data: np.ndarray) -> None:
+        ds.resize(new, axis=0)  # type: ignore[attr-defined]
+        ds[self.n : new] = data  # type: ignore[index]
 
     def close(self) -> None:
         self._file.attrs["n_events"] = self.n
@@ -78,6 +97,9 @@ class ImageSet:
     y: np.ndarray
     observables: dict[str, np.ndarray]
     attrs: dict[str, object] = field(default_factory=dict)
+    y_pix: np.ndarray | None = None  # (N, V, H, W) int8 pixel classes, detector images only
+    e_pix: np.ndarray | None = None  # (N, V, H, W) float32 deposited energy [MeV], detector images only
+    truth: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def channels(self) -> list[str]:
@@ -110,8 +132,9 @@ def read_attrs(path: str | os.PathLike[str]) -> dict[str, object]:
         return {k: _decode(v) for k, v in f.attrs.items()}
 
 
-def read_images(path: str | os.PathLike[str], *, with_images: bool = True) -> ImageSet:
-    """Load a whole split (``with_images=False`` skips ``X`` for the baselines)."""
+def read_images(path: str | os.PathLike[str], *, with_images: bool = True, with_pixels: bool = False) -> ImageSet:
+    """Load a whole split (``with_images=False`` skips ``X`` for the baselines; ``with_pixels`` loads the
+    per-pixel truth ``y_pix`` and ``e_pix`` where the file has them)."""
     import h5py
 
     _require(path)
@@ -122,10 +145,13 @@ def read_images(path: str | os.PathLike[str], *, with_images: bool = True) -> Im
         X = f["X"][...] if with_images else np.empty((len(f["y"]), 0), dtype=np.float32)
         y = f["y"][...]
         obs = {k: f["observables"][k][...] for k in f["observables"]}
+        truth = {k: f["truth"][k][...] for k in f["truth"]} if "truth" in f else {}
         attrs = {k: _decode(v) for k, v in f.attrs.items()}
+        y_pix = f["y_pix"][...] if with_pixels and "y_pix" in f else None
+        e_pix = f["e_pix"][...] if with_pixels and "e_pix" in f else None
     if len(y) == 0:
         raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
-    return ImageSet(X=X, y=y, observables=obs, attrs=attrs)
+    return ImageSet(X=X, y=y, observables=obs, attrs=attrs, y_pix=y_pix, e_pix=e_pix, truth=truth)
 
 
 def _require(path: str | os.PathLike[str]) -> None:

@@ -3,13 +3,15 @@ memory or, for datasets larger than the memory budget, straight from the HDF5 fi
 
 Both sources yield the same kind of batches, so the training loop does not know which one it has.
 Streaming reads contiguous blocks of rows (whole HDF5 chunks) in a random block order and shuffles
-within each block: memory stays at one block, reads stay sequential.
+within each block: memory stays at one block, reads stay sequential. The target of a batch is whatever
+the task names in the file: event classes ``y (N,)``, pixel classes ``y_pix (N, V, H, W)``, pixel energies
+``e_pix`` or an event quantity ``truth/<name> (N,)``; ``rows`` restricts a split to some events.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,20 +54,36 @@ class InputScaling(nn.Module):
         return (x - self.mean) / self.std
 
 
-class ScaledModel(nn.Module):
-    """``net(scaling(x))``: the unit that is trained, checkpointed and evaluated."""
+class OutputScaling(nn.Module):
+    """``shift + scale * out``: a regression network predicts in units of the target's spread around its
+    typical value (train statistics), so it starts at the right scale (an energy of 2 GeV, not 0)."""
 
-    def __init__(self, scaling: InputScaling, net: nn.Module) -> None:
+    def __init__(self, shift: float, scale: float) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.tensor(float(shift)))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    def forward(self, out: torch.Tensor) -> torch.Tensor:
+        return self.shift + self.scale * out
+
+
+class ScaledModel(nn.Module):
+    """``output(net(scaling(x)))``: the unit that is trained, checkpointed and evaluated (``output`` only for
+    regressions)."""
+
+    def __init__(self, scaling: InputScaling, net: nn.Module, output: OutputScaling | None = None) -> None:
         super().__init__()
         self.scaling = scaling
         self.net = net
+        self.output = output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.scaling(x))
+        out = self.net(self.scaling(x))
+        return out if self.output is None else self.output(out)
 
 
 class TensorSource:
-    """Images and labels held in memory: ``X (N, C, H, W)`` float32, ``y (N,)`` int64."""
+    """Images and targets held in memory: ``X (N, C, H, W)`` float32, ``y (N, ...)`` (see module doc)."""
 
     def __init__(self, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> None:
         self.X = torch.as_tensor(X)
@@ -102,37 +120,51 @@ class TensorSource:
 
 
 class H5Source:
-    """Images streamed from an image file (``X``, ``y``) in blocks of ``block_rows`` rows."""
+    """Images streamed from an image file (``X`` and the ``target`` dataset) in blocks of ``block_rows`` rows;
+    ``rows`` (a boolean mask over the file's events) keeps some events only."""
 
-    def __init__(self, path: str | os.PathLike[str], block_rows: int = 16_384) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], block_rows: int = 16_384, target: str = "y", rows: np.ndarray | None = None
+    ) -> None:
         import h5py
 
         self.path = Path(path)
         self.block_rows = int(block_rows)
+        self.target = target
         with h5py.File(self.path, "r") as f:
-            self._y = f["y"][...]
+            n_file = len(f["y"])
+            self._rows = np.ones(n_file, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+            self._per_event = f[target].ndim == 1
+            self._y = f[target][...][self._rows] if self._per_event else None
+            self._n = int(self._rows.sum())
 
     def __len__(self) -> int:
-        return len(self._y)
+        return self._n
 
     @property
     def labels(self) -> np.ndarray:
-        return self._y
+        """All targets of the kept events, in file order."""
+        if self._y is not None:
+            return self._y
+        return np.concatenate([y for _, _, y in self._blocks(np.arange(0, len(self._rows), self.block_rows))])
 
-    def _blocks(self, order: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    def _blocks(self, order: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """``(start, X, target)`` of the kept rows of each block of the file, blocks in ``order``."""
         import h5py
 
         with h5py.File(self.path, "r") as f:
-            X = f["X"]
+            X, T = f["X"], f[self.target]
             for start in order:
-                yield int(start), X[start : start + self.block_rows]
+                keep = self._rows[start : start + self.block_rows]
+                if keep.any():
+                    yield int(start), X[start : start + self.block_rows][keep], T[start : start + self.block_rows][keep]
 
     def scaling(self) -> InputScaling:
         """Per-channel moments accumulated block by block (float64)."""
         total = np.zeros(0)
         total_sq = np.zeros(0)
         count = 0
-        for _, block in self._blocks(np.arange(0, len(self), self.block_rows)):
+        for _, block, _ in self._blocks(np.arange(0, len(self._rows), self.block_rows)):
             s = block.sum(axis=(0, 2, 3), dtype=np.float64)
             s2 = np.square(block, dtype=np.float64).sum(axis=(0, 2, 3))
             total, total_sq = (s, s2) if count == 0 else (total + s, total_sq + s2)
@@ -140,34 +172,77 @@ class H5Source:
         return InputScaling.from_moments(total / count, total_sq / count)
 
     def batches(self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Batch]:
-        starts = torch.arange(0, len(self), self.block_rows)
+        starts = torch.arange(0, len(self._rows), self.block_rows)
         if shuffle:
             starts = starts[torch.randperm(len(starts), generator=generator)]
-        for start, block in self._blocks(starts.numpy()):
-            X = torch.from_numpy(block)
-            y = torch.from_numpy(self._y[start : start + len(block)])
-            yield from TensorSource(X, y).batches(batch_size, shuffle=shuffle, generator=generator)
+        for _, block, target in self._blocks(starts.numpy()):
+            source = TensorSource(torch.from_numpy(block), torch.from_numpy(target))
+            yield from source.batches(batch_size, shuffle=shuffle, generator=generator)
 
 
-def open_source(path: str | os.PathLike[str], max_memory_gb: float) -> TensorSource | H5Source:
-    """In memory when ``X`` fits in ``max_memory_gb``, streamed from the file otherwise."""
+def open_source(
+    path: str | os.PathLike[str], max_memory_gb: float, target: str = "y", rows: np.ndarray | None = None
+) -> TensorSource | H5Source:
+    """In memory when the kept rows of ``X`` fit in ``max_memory_gb``, streamed from the file otherwise.
+
+    ``target``: the dataset the task learns (module doc); ``rows``: boolean mask of the events to keep.
+    """
     import h5py
 
+    from detcnn.errors import InputError
+
     with h5py.File(path, "r") as f:
-        n_bytes = f["X"].size * f["X"].dtype.itemsize
+        if target not in f:
+            raise InputError(
+                f"no dataset '{target}' in the image file", path=path,
+                fix="this task needs a dataset with that target (per-pixel truth needs detector images)",
+            )  # fmt: skip
+        n_rows = len(f["y"]) if rows is None else int(np.sum(rows))
+        n_bytes = f["X"].size * f["X"].dtype.itemsize * n_rows / max(len(f["y"]), 1)
         if n_bytes <= max_memory_gb * 1e9:
-            return TensorSource(f["X"][...], f["y"][...])
-    return H5Source(path)
+            if rows is None:
+                return TensorSource(f["X"][...], f[target][...])
+            idx = np.flatnonzero(rows)
+            return TensorSource(f["X"][idx] if len(idx) else f["X"][:0], f[target][...][idx])
+    return H5Source(path, target=target, rows=rows)
+
+
+def softmax(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Class probabilities from logits ``(N, K, ...)`` (the classification prediction)."""
+    return torch.softmax(out.float(), dim=1)
 
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, source: TensorSource | H5Source, device: torch.device, batch_size: int = 1024
+    model: nn.Module,
+    source: TensorSource | H5Source,
+    device: torch.device,
+    batch_size: int = 1024,
+    transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = softmax,
+    loss_fn: nn.Module | None = None,
 ) -> np.ndarray:
-    """Softmax probabilities ``(N, num_classes)`` of ``model`` on every image of ``source``, in order."""
+    """``transform(model(x), x)`` for every image of ``source``, in order (default: softmax probabilities
+    ``(N, num_classes)``). With ``loss_fn``, :func:`predict_with_loss` also gives the mean loss."""
+    return predict_with_loss(model, source, device, batch_size, transform, loss_fn)[0]
+
+
+@torch.no_grad()
+def predict_with_loss(
+    model: nn.Module,
+    source: TensorSource | H5Source,
+    device: torch.device,
+    batch_size: int = 1024,
+    transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = softmax,
+    loss_fn: nn.Module | None = None,
+) -> tuple[np.ndarray, float]:
+    """Predictions as :func:`predict` and the event-weighted mean of ``loss_fn`` (NaN without one)."""
     model.eval()
-    out = []
-    for xb, _ in source.batches(batch_size, shuffle=False):
-        logits = model(xb.to(device, non_blocking=True))
-        out.append(torch.softmax(logits.float(), dim=1).cpu())
-    return torch.cat(out).numpy()
+    out, total, seen = [], 0.0, 0
+    for xb, yb in source.batches(batch_size, shuffle=False):
+        xb = xb.to(device, non_blocking=True)
+        raw = model(xb)
+        if loss_fn is not None:
+            total += float(loss_fn(raw, yb.to(device, non_blocking=True))) * len(xb)
+            seen += len(xb)
+        out.append(transform(raw, xb).cpu())
+    return torch.cat(out).numpy(), (total / seen if seen else float("nan"))

@@ -1,7 +1,7 @@
 """The training loop shared by every model: Adam, early stopping on val/loss, best checkpoint kept.
 
-Task-specific pieces (loss, validation score) come from a :class:`Task`; the loop knows nothing
-about jets or detectors.
+Task-specific pieces (target, loss, prediction, validation score) come from a
+:class:`~detcnn.training.tasks.Task`; the loop knows nothing about jets, detectors or tasks.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from detcnn.training.data import H5Source, TensorSource, predict
+from detcnn.training.data import H5Source, TensorSource, predict_with_loss
+from detcnn.training.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -40,31 +40,6 @@ class TrainSettings:
         if unknown:
             raise ValueError(f"unknown train setting(s) {sorted(unknown)}; valid: {sorted(known | elsewhere)}")
         return cls(**{k: v for k, v in cfg.items() if k in known})
-
-
-@dataclass
-class Task:
-    """What a task contributes to the loop: a loss on logits and a validation score on probabilities."""
-
-    name: str
-    loss: nn.Module
-    score: Callable[[np.ndarray, np.ndarray], dict[str, float]]
-
-
-def classification_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """``auc`` (binary: class 1 as signal; multiclass: macro one-vs-rest) and ``accuracy``."""
-    from sklearn.metrics import roc_auc_score
-
-    if proba.shape[1] == 2:
-        auc = roc_auc_score(y, proba[:, 1]) if len(np.unique(y)) == 2 else float("nan")
-    else:
-        auc = roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
-    return {"auc": float(auc), "accuracy": float(np.mean(proba.argmax(axis=1) == y))}
-
-
-TASKS: dict[str, Callable[[], Task]] = {
-    "classification": lambda: Task("classification", nn.CrossEntropyLoss(), classification_scores),
-}
 
 
 @dataclass
@@ -100,7 +75,7 @@ def fit(
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
     n_batches = math.ceil(len(train) / settings.batch_size)
-    val_labels = torch.from_numpy(val.labels)
+    val_targets = val.labels
     for epoch in range(settings.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -121,13 +96,12 @@ def fit(
             opt.step()
             total += loss.item() * len(xb)
             seen += len(xb)
-        val_proba = predict(model, val, device)
-        val_loss = float(nn.functional.nll_loss(torch.log(torch.from_numpy(val_proba).clamp_min(1e-12)), val_labels))
+        val_pred, val_loss = predict_with_loss(model, val, device, transform=task.predict, loss_fn=loss_fn)
         row = {
             "epoch": epoch + 1,
             "train/loss": total / max(seen, 1),
             "val/loss": val_loss,
-            **{f"val/{k}": v for k, v in task.score(val.labels, val_proba).items()},
+            **{f"val/{k}": v for k, v in task.score(val_targets, val_pred).items()},
             "seconds": time.perf_counter() - t0,
         }
         history.rows.append(row)

@@ -1,0 +1,190 @@
+"""The rasterise stage for detector hits: ROOT events -> multi-view image files per split.
+
+Reads the hit branches chunk by chunk (``uproot.iterate``), checks them, draws the views of a whole chunk
+at once (:mod:`detcnn.physics.hit_images`: charge and optionally time per view, noise and threshold),
+computes the per-pixel truth (class and deposited energy), the event observables of the cut baselines
+(:mod:`detcnn.physics.hit_observables`) and copies the event truth (neutrino energy, ...). The split files
+follow the same contract and the same seeded split as the jet images (:func:`detcnn.rasterise.write_splits`).
+
+Bad input is an error naming file and branch: hits outside the detector volume (usually mm instead of cm),
+mismatched jagged lengths, negative energies, unknown labels, NaN. Events without a single hit, or without a
+pixel above threshold, cannot be drawn: they are dropped and counted per class in the stats (``n_dropped``),
+with a warning; ``empty_events: error`` in the config makes them an error instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from detcnn.errors import InputError
+from detcnn.io.events import iterate_events
+from detcnn.physics.hit_images import HIT_LABELS, PIXEL_CLASSES, HitImageSpec, hit_images
+from detcnn.physics.hit_observables import hit_observables
+from detcnn.rasterise import ChunkImages, write_splits
+
+log = logging.getLogger(__name__)
+
+HIT_FIELDS = ("x", "y", "z", "t", "e", "q", "label")
+HIT_BRANCHES = tuple(f"hit_{f}" for f in HIT_FIELDS)
+DEFAULT_TRUTH = (
+    "nu_energy", "lepton_energy", "hadronic_energy", "dep_energy", "vtx_x", "vtx_y", "vtx_z",
+    "n_pi0", "n_proton", "n_pion",
+)  # fmt: skip
+EMPTY_EVENTS = ("drop", "error")
+
+
+def _check_hits(
+    path: Path, chunk: ak.Array, names: Mapping[str, str], volume: np.ndarray | None, n_classes: int
+) -> None:
+    """Jagged lengths event by event, labels, non-negative energies and the detector volume."""
+    counts = ak.num(chunk["hit_x"])
+    for b in HIT_BRANCHES[1:]:
+        bad = ak.to_numpy(ak.num(chunk[b]) != counts)
+        if np.any(bad):
+            raise InputError(
+                f"{int(bad.sum())} events have a different number of entries than '{names['hit_x']}'",
+                path=path, branch=names[b], fix="all hit branches must have the same number of entries per event",
+            )  # fmt: skip
+    label = ak.to_numpy(chunk["label"])
+    if np.any((label < 0) | (label >= n_classes)):
+        found = np.unique(label[(label < 0) | (label >= n_classes)])[:5].tolist()
+        raise InputError(
+            f"event labels must be 0..{n_classes - 1} (one per class name); found {found}", path=path,
+            branch=names["label"], fix="map your classes to 0..K-1 and list their names under images.class_names",
+        )  # fmt: skip
+    hit_label = ak.to_numpy(ak.flatten(chunk["hit_label"]))
+    bad_label = ~np.isin(hit_label, list(HIT_LABELS))
+    if np.any(bad_label):
+        raise InputError(
+            f"{int(bad_label.sum())} hits have a label outside {HIT_LABELS} "
+            f"(e.g. {np.unique(hit_label[bad_label])[:5].tolist()})", path=path, branch=names["hit_label"],
+            fix="label each hit 1 (track-like particle) or 2 (electromagnetic shower)",
+        )  # fmt: skip
+    for b in ("hit_e", "hit_q"):
+        values = ak.to_numpy(ak.flatten(chunk[b]))
+        if np.any(values < 0):
+            raise InputError(
+                f"{int(np.sum(values < 0))} hits have a negative value", path=path, branch=names[b],
+                fix="energies and charges must be >= 0",
+            )  # fmt: skip
+    if volume is not None:
+        for axis, b in enumerate(("hit_x", "hit_y", "hit_z")):
+            values = ak.to_numpy(ak.flatten(chunk[b]))
+            lo, hi = volume[axis]
+            out = (values < lo) | (values > hi)
+            if np.any(out):
+                raise InputError(
+                    f"{int(out.sum())} hits lie outside the detector volume [{lo}, {hi}] cm "
+                    f"(found {values.min():.4g} .. {values.max():.4g})", path=path, branch=names[b],
+                    fix="positions must be in cm inside images.volume_cm (mm instead of cm is the usual cause)",
+                )  # fmt: skip
+
+
+def rasterise_hits(
+    inputs: Sequence[str | os.PathLike[str]],
+    outputs: Mapping[str, str | os.PathLike[str]],
+    *,
+    spec: HitImageSpec,
+    class_names: Sequence[str],
+    split: Mapping[str, float],
+    seed: int,
+    config_hash: str,
+    dataset: str,
+    volume_cm: Sequence[Sequence[float]] | None = None,
+    truth: Sequence[str] = DEFAULT_TRUTH,
+    branches: Mapping[str, str] | None = None,
+    empty_events: str = "drop",
+    step_size: int = 2_000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Rasterise every event of ``inputs`` (ROOT hit files) into ``outputs[split]``; see module doc.
+
+    ``volume_cm``: ``[[x_min, x_max], [y_min, y_max], [z_min, z_max]]`` of the active volume (every hit must
+    lie inside); ``truth``: event-level branches copied into the ``truth`` group; ``branches``: contract
+    name -> name in the files. Returns events per split, dropped events per class, hits outside the windows.
+    """
+    if not inputs:
+        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
+    if empty_events not in EMPTY_EVENTS:
+        raise ValueError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
+    wanted = ("label", *HIT_BRANCHES, *truth)
+    names = {b: b for b in wanted}
+    names.update({k: v for k, v in (branches or {}).items() if k in names})
+    volume = np.asarray(volume_cm, dtype=np.float64) if volume_cm is not None else None
+    if volume is not None and volume.shape != (3, 2):
+        raise ValueError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
+    readout_rng = np.random.default_rng([seed, 1])  # electronic noise; the split draws use their own stream
+    n_classes = len(class_names)
+    attrs = {
+        "channels": spec.channel_names,
+        "views": list(spec.views),
+        "extent": [0.0, spec.n_pix * spec.pitch_cm, 0.0, spec.n_pix * spec.pitch_cm],
+        "axes": "X[n, view*channel, row, column]; columns along the view's wire/beam coordinate, cm from the window",
+        "pitch_cm": spec.pitch_cm,
+        "units": {"charge": "ke-", "time": "ns", "e_pix": "MeV"},
+        "readout": {"noise_ke": spec.noise_ke, "threshold_ke": spec.threshold_ke},
+        "config_hash": config_hash,
+        "dataset": dataset,
+        "class_names": list(class_names),
+        "signal_class": 0,  # the first class (nu_e CC) is what the selections look for
+        "pixel_class_names": PIXEL_CLASSES,
+    }
+
+    def chunks() -> Iterator[ChunkImages]:
+        for path, chunk in iterate_events(inputs, names, step_size=step_size):
+            _check_hits(path, chunk, names, volume, n_classes)
+            label = ak.to_numpy(chunk["label"]).astype(np.int64)
+            counts = ak.to_numpy(ak.num(chunk["hit_x"])).astype(np.int64)
+            no_hits = counts == 0
+            if np.any(no_hits) and empty_events == "error":
+                raise InputError(
+                    f"{int(no_hits.sum())} events have no hits", path=path, branch=names["hit_x"],
+                    fix="drop them, or set empty_events: drop to drop and count them",
+                )  # fmt: skip
+            keep = ~no_hits
+            sub = chunk[keep]
+            hits = {f: ak.to_numpy(ak.flatten(sub[f"hit_{f}"])) for f in HIT_FIELDS}
+            images = hit_images(hits, counts[keep], spec, readout_rng)
+            charge = images.X[:, :: len(spec.channels)]  # the charge channel of every view
+            visible = charge.reshape(len(charge), -1).max(axis=1) > 0
+            if not np.all(visible) and empty_events == "error":
+                raise InputError(
+                    f"{int((~visible).sum())} events have no pixel above threshold", path=path,
+                    fix="lower images.threshold_ke, or set empty_events: drop",
+                )  # fmt: skip
+            dropped = np.bincount(label[~keep], minlength=n_classes)
+            dropped[:n_classes] += np.bincount(label[keep][~visible], minlength=n_classes)
+            sel = np.flatnonzero(keep)[visible]
+            yield ChunkImages(
+                images=images.X[visible], labels=label[sel],
+                observables=hit_observables(charge[visible], spec.pitch_cm),
+                pixels={"y_pix": images.y_pix[visible], "e_pix": images.e_pix[visible]},
+                truth={t: ak.to_numpy(chunk[t])[sel].astype(np.float64) for t in truth},
+                counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside,
+                          **{f"n_dropped/{c}": int(d) for c, d in zip(class_names, dropped, strict=True)}},
+            )  # fmt: skip
+
+    t_start = time.perf_counter()
+    shape = (len(spec.channel_names), spec.n_pix, spec.n_pix)
+    stats = write_splits(
+        chunks(), outputs, image_shape=shape, attrs=attrs, split=split, seed=seed,
+        desc=f"rasterise {dataset}", unit="event", progress=progress,
+    )  # fmt: skip
+    stats["seconds"] = time.perf_counter() - t_start
+    stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_hits", 0), 1)
+    n_dropped = sum(v for k, v in stats.items() if k.startswith("n_dropped/"))
+    if n_dropped:
+        log.warning("%s: dropped %d events with nothing to draw (per class in the stats)", dataset, n_dropped)
+    log.info(
+        "%s: %s events in %.1f s; %.2f%% of hits fell outside the windows",
+        dataset, stats["per_split"], stats["seconds"], 100 * stats["outside_fraction"],
+    )  # fmt: skip
+    return stats
