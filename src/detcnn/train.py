@@ -88,6 +88,23 @@ def target_stats(path: str | os.PathLike[str], task_name: str, block: int = 4096
     return TargetStats(frequencies=counts / max(counts.sum(), 1))
 
 
+def first_rows(rows: Any, limit: int | None, path: str | os.PathLike[str]) -> Any:
+    """``rows`` (a boolean mask or None for all) cut to its first ``limit`` events (the split is already a
+    seeded random draw, so the first N are a random subset)."""
+    import h5py
+    import numpy as np
+
+    if limit is None:
+        return rows
+    if rows is None:
+        with h5py.File(path, "r") as f:
+            rows = np.ones(len(f["y"]), dtype=bool)
+    keep = np.flatnonzero(rows)[: int(limit)]
+    out = np.zeros(len(rows), dtype=bool)
+    out[keep] = True
+    return out
+
+
 def event_rows(path: str | os.PathLike[str], task: Task) -> Any:
     """Boolean mask of the events a task uses (``None``: all), from the event classes ``y``."""
     import h5py
@@ -140,7 +157,8 @@ def train_network(
     generator = seed_everything(int(train_cfg.get("seed", seed)))
     log.info("training '%s' (%s) on %s with %d CPU threads", model_name, arch, device, threads)
 
-    train_src = open_source(train_path, settings.max_memory_gb, task.target, event_rows(train_path, task))
+    train_rows = first_rows(event_rows(train_path, task), settings.max_train_events, train_path)
+    train_src = open_source(train_path, settings.max_memory_gb, task.target, train_rows)
     val_src = open_source(val_path, settings.max_memory_gb, task.target, event_rows(val_path, task))
     for src, path in ((train_src, train_path), (val_src, val_path)):
         if len(src) == 0:

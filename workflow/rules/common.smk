@@ -120,3 +120,27 @@ def trained_model(wildcards):
 def evaluations(wildcards):
     models = networks(wildcards.dataset, wildcards.task) + baselines(wildcards.dataset, wildcards.task)
     return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)
+
+
+# report rules (report.smk): one output folder per dataset and task, shared params and command
+REPORT = "results/report/{dataset}/{task}/"
+
+
+def report_params():
+    return {
+        "evals": lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
+        "seed": SEED,
+        "n_bootstrap": config["evaluate"]["n_bootstrap"],
+        "efficiencies": EFFICIENCIES,
+    }
+
+
+def figure(name, caption):
+    return report(f"{REPORT}{name}", caption=f"../report/{caption}.rst", category="{dataset}", subcategory="{task}")
+
+
+REPORT_SHELL = (
+    "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}/{wildcards.task}"
+    " --dataset {wildcards.dataset} --task {wildcards.task} --efficiencies {params.efficiencies}"
+    " --n-bootstrap {params.n_bootstrap} --seed {params.seed} > {log} 2>&1"
+)

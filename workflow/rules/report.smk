@@ -1,37 +1,14 @@
 # report: every evaluated model of one task of a dataset side by side, one rule per kind of task (their
 # figures differ); outputs wrapped in report() for `snakemake --report report.html`.
 
-REPORT = "results/report/{dataset}/{task}/"
-
-
-def report_params():
-    return {
-        "evals": lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
-        "seed": SEED,
-        "n_bootstrap": config["evaluate"]["n_bootstrap"],
-        "efficiencies": EFFICIENCIES,
-    }
-
-
-def figure(name, caption):
-    return report(REPORT + name, caption=f"../report/{caption}.rst", category="{dataset}", subcategory="{task}")
-
-
-REPORT_SHELL = (
-    "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}/{wildcards.task}"
-    " --dataset {wildcards.dataset} --task {wildcards.task} --efficiencies {params.efficiencies}"
-    " --n-bootstrap {params.n_bootstrap} --seed {params.seed} > {log} 2>&1"
-)
-
-
 rule report_classification:
     input:
         metrics=evaluations,
         test=rules.rasterise.output.test,
     output:
         table=figure("comparison.md", "comparison"),
-        csv=REPORT + "comparison.csv",
-        summary=REPORT + "summary.json",
+        csv=f"{REPORT}comparison.csv",
+        summary=f"{REPORT}summary.json",
         roc=figure("roc.png", "roc"),
         auc_params=figure("auc_vs_parameters.png", "auc_vs_parameters"),
         images=figure("mean_images.png", "mean_images"),
@@ -60,8 +37,8 @@ rule report_segmentation:
         test=rules.rasterise.output.test,
     output:
         table=figure("comparison.md", "comparison"),
-        csv=REPORT + "comparison.csv",
-        summary=REPORT + "summary.json",
+        csv=f"{REPORT}comparison.csv",
+        summary=f"{REPORT}summary.json",
         confusion=figure("confusion.png", "confusion"),
         examples=figure("examples.png", "segmentation_examples"),
     wildcard_constraints:
@@ -86,8 +63,8 @@ rule report_regression:
         test=rules.rasterise.output.test,
     output:
         table=figure("comparison.md", "comparison"),
-        csv=REPORT + "comparison.csv",
-        summary=REPORT + "summary.json",
+        csv=f"{REPORT}comparison.csv",
+        summary=f"{REPORT}summary.json",
         residuals=figure("residuals.png", "residuals"),
         resolution=figure("resolution_vs_energy.png", "resolution_vs_energy"),
         examples=figure("examples.png", "regression_examples"),

@@ -31,6 +31,7 @@ class TrainSettings:
     patience: int = 4
     amp: bool = False  # bfloat16 autocast, CUDA only
     max_memory_gb: float = 4.0  # a split larger than this is streamed from its file
+    max_train_events: int | None = None  # train on the first N events of the split only (a cheaper default)
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> TrainSettings:
