@@ -1,7 +1,11 @@
-"""Training benchmark: throughput and test AUC of the default networks on a device, fp32 and bf16 AMP.
+"""Training benchmark: throughput and test score of networks on a device, fp32 and bf16 AMP.
 
     python bench/bench_train.py results/images/qg --device cpu --threads 2 --epochs 3
     python bench/bench_train.py results/images/qg --device cuda --epochs 10 --amp both
+    python bench/bench_train.py results/images/nu --config config/config.yaml --models nova unet --device cuda
+
+Every task works (the model's ``task`` and ``task_args`` in the config): the test score is the task's
+validation score on the test split (AUC, pixel accuracy, resolution).
 
 Uses the same training loop as the workflow (no MLflow), so the numbers are the workflow's.
 Results go to docs/benchmarks.md (section ``train-<device>``), or to --out.
@@ -17,48 +21,58 @@ from pathlib import Path
 
 import torch
 
-from detcnn.evaluation.metrics import auc
 from detcnn.io.images import read_attrs
-from detcnn.train import build_model
+from detcnn.train import build_model, event_rows, first_rows, output_scaling, target_stats
 from detcnn.training.data import open_source, predict
 from detcnn.training.device import configure_threads, resolve_device, seed_everything
-from detcnn.training.loop import TASKS, TrainSettings, fit
+from detcnn.training.loop import TrainSettings, fit
+from detcnn.training.tasks import make_task
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
 
 MODELS = {
-    "cnn (komiske_cnn, 32 filters)": ("komiske_cnn", {"filters": [32, 32, 32], "kernels": [8, 4, 4], "dense": 128}),
-    "cnn (komiske_cnn, paper: 64 filters)": ("komiske_cnn", {"filters": [64, 64, 64], "kernels": [8, 4, 4]}),
-    "resnet (width 16, [1, 1, 1])": ("resnet", {"width": 16, "layers": [1, 1, 1]}),
-}
+    "cnn (komiske_cnn, 32 filters)": {"arch": "komiske_cnn",
+                                      "args": {"filters": [32, 32, 32], "kernels": [8, 4, 4], "dense": 128}},
+    "cnn (komiske_cnn, paper: 64 filters)": {"arch": "komiske_cnn",
+                                             "args": {"filters": [64, 64, 64], "kernels": [8, 4, 4]}},
+    "resnet (width 16, [1, 1, 1])": {"arch": "resnet", "args": {"width": 16, "layers": [1, 1, 1]}},
+}  # fmt: skip
+HEADLINE = {"classification": "auc", "segmentation": "accuracy", "pixel_regression": "event_resolution",
+            "energy_regression": "resolution"}  # fmt: skip
 
 
-def models_from_config(path: Path) -> dict[str, tuple[str, dict]]:
-    """``{name: (arch, args)}`` of the ``models`` section of a workflow config."""
+def models_from_config(path: Path) -> dict[str, dict]:
+    """``{name: model entry}`` of the ``models`` section of a workflow config."""
     import yaml
 
-    cfg = yaml.safe_load(path.read_text())
-    return {name: (m["arch"], dict(m.get("args", {}))) for name, m in cfg["models"].items()}
+    return dict(yaml.safe_load(path.read_text())["models"])
 
 
-def run(
-    name: str, arch: str, args: dict, images: Path, device: torch.device, amp: bool, epochs: int, batch_size: int
-) -> dict:
-    attrs = read_attrs(images / "train.h5")
-    train, val, test = (open_source(images / f"{s}.h5", 64.0) for s in ("train", "val", "test"))
+def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, epochs: int, batch_size: int) -> dict:
+    paths = {s: images / f"{s}.h5" for s in ("train", "val", "test")}
+    attrs = read_attrs(paths["train"])
+    task_name = entry.get("task", "classification")
+    stats = target_stats(paths["train"], task_name)
+    task = make_task(task_name, attrs, entry.get("task_args"), stats)
+    limit = entry.get("train", {}).get("max_train_events")
+    rows = {s: event_rows(p, task) for s, p in paths.items()}
+    rows["train"] = first_rows(rows["train"], limit, paths["train"])
+    train, val, test = (open_source(paths[s], 64.0, task.target, rows[s]) for s in ("train", "val", "test"))
     gen = seed_everything(1)
-    model, _ = build_model(arch, args, attrs, train.X.shape[-1], train.scaling())
+    model, _ = build_model(entry["arch"], dict(entry.get("args", {})), attrs, train.X.shape[-1], train.scaling(),
+                           task, output_scaling(task, stats, train))  # fmt: skip
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=1e-3, patience=epochs, amp=amp)
-    model, history = fit(model, train, val, TASKS["classification"](), settings, device, gen, progress=False)
+    model, history = fit(model, train, val, task, settings, device, gen, progress=False)
     steady = history.rows[1:] or history.rows  # the first epoch includes warm-up (cuDNN autotune, allocations)
     train_rate = len(train) * len(steady) / sum(r["seconds"] for r in steady)
-    predict(model, test, device)  # warm-up
+    predict(model, test, device, transform=task.predict)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    proba = predict(model, test, device)
+    pred = predict(model, test, device, transform=task.predict)
     infer_rate = len(test) / (time.perf_counter() - t0)
+    metric = HEADLINE[task.name]
     return {
         "model": name,
         "precision": "bf16 autocast" if amp else "fp32",
@@ -66,7 +80,7 @@ def run(
         "train_img_s": train_rate,
         "epoch_s": len(train) / train_rate,
         "infer_img_s": infer_rate,
-        "test_auc": auc(test.labels, proba[:, 1]),
+        "score": f"{metric} {task.score(test.labels, pred)[metric]:.4f}",
         "best_epoch": history.best_epoch,
     }
 
@@ -88,7 +102,7 @@ def main() -> None:
     amps = {"off": [False], "on": [True], "both": [False, True]}[a.amp]
     models = models_from_config(a.config) if a.config else MODELS
     names = a.models or list(models)
-    rows = [run(m, *models[m], a.images, device, amp, a.epochs, a.batch_size) for m in names for amp in amps]
+    rows = [run(m, models[m], a.images, device, amp, a.epochs, a.batch_size) for m in names for amp in amps]
     what = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -96,7 +110,7 @@ def main() -> None:
     )
     lines = "\n".join(
         f"| {r['model']} | {r['precision']} | {r['params']:,} | {r['train_img_s']:,.0f} | {r['epoch_s']:.1f} | "
-        f"{r['infer_img_s']:,.0f} | {r['test_auc']:.4f} (epoch {r['best_epoch']}) |"
+        f"{r['infer_img_s']:,.0f} | {r['score']} (epoch {r['best_epoch']}) |"
         for r in rows
     )
     table = f"""
@@ -105,7 +119,7 @@ def main() -> None:
 `python bench/bench_train.py {a.images} --device {a.device} --epochs {a.epochs} --amp {a.amp} --batch-size {a.batch_size}{" --config " + str(a.config) if a.config else ""}`
 (torch {torch.__version__}); training rate over epochs 2..{a.epochs} (the first includes warm-up).
 
-| model | precision | parameters | train images/s | s/epoch | inference images/s | test AUC after {a.epochs} epochs |
+| model | precision | parameters | train images/s | s/epoch | inference images/s | test score after {a.epochs} epochs |
 |---|---|---|---|---|---|---|
 {lines}
 """
@@ -113,7 +127,7 @@ def main() -> None:
     if a.out:
         a.out.write_text(table)
     else:
-        write_section(f"train-{device.type}", table)
+        write_section(f"train-{device.type}-{a.images.name}", table)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,19 @@ def test_mismatched_hit_lengths_are_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"branch 'other_q'.*2 events have a different number of entries"):
         run(tmp_path, [path], branches={"hit_q": "other_q"})
     assert not any(p.suffix == ".h5" for p in tmp_path.iterdir())
+
+
+def test_weighted_quantile_matches_a_loop_over_events() -> None:
+    from detcnn.physics.hit_images import weighted_quantile
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(1, 40, 200)
+    owner = np.repeat(np.arange(200), counts)
+    values, weights = rng.normal(500, 300, owner.size), rng.uniform(0, 5, owner.size)
+    for q in (0.0, 0.02, 0.5):
+        got = weighted_quantile(values, weights, owner, 200, q)
+        for e in range(200):
+            v, w = values[owner == e], weights[owner == e]
+            order = np.argsort(v)
+            cum = np.cumsum(w[order])
+            assert got[e] == v[order][np.searchsorted(cum, q * w.sum(), side="left")]

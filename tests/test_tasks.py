@@ -117,3 +117,22 @@ def test_a_segmenter_learns_a_handful_of_events_in_seconds() -> None:
     assert accuracy > 0.98, f"accuracy {accuracy:.3f} after {len(history.rows)} epochs"
     assert history.rows[-1]["val/accuracy"] == pytest.approx(max(r["val/accuracy"] for r in history.rows), abs=0.05)
     assert seconds < 60  # about 5 s on an idle core
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the GPU machine)")
+def test_segmenter_and_regression_train_on_cuda_with_bf16() -> None:
+    """The pixel tasks on the GPU with bfloat16 autocast: the loss is computed in fp32 and the U-Net learns."""
+    X, y_pix = toy_views(8, seed=1)
+    device = torch.device("cuda")
+    task = make_task("segmentation", ATTRS, {}, TargetStats(frequencies=np.bincount(y_pix.ravel()) / y_pix.size))
+    train = TensorSource(X, y_pix)
+    model, _ = build_model("unet", {"width": 8, "depth": 2}, ATTRS, 16, train.scaling(), task)
+    settings = TrainSettings(epochs=25, batch_size=8, lr=0.01, patience=25, amp=True)
+    model, _ = fit(model, train, train, task, settings, device, seed_everything(0), progress=False)
+    pred = predict(model, train, device, transform=task.predict)
+    assert float(np.mean(pred[y_pix > 0] == y_pix[y_pix > 0])) > 0.95
+    energy = TensorSource(X, (X / 30.0).astype(np.float32))  # a per-pixel target the network can learn
+    reg = make_task("pixel_regression", ATTRS)
+    model, _ = build_model("unet", {"width": 8, "depth": 2}, ATTRS, 16, energy.scaling(), reg, OutputScaling(0, 5))
+    model, history = fit(model, energy, energy, reg, settings, device, seed_everything(0), progress=False)
+    assert history.rows[-1]["train/loss"] < 0.1 * history.rows[0]["train/loss"]

@@ -88,6 +88,17 @@ def target_stats(path: str | os.PathLike[str], task_name: str, block: int = 4096
     return TargetStats(frequencies=counts / max(counts.sum(), 1))
 
 
+def output_scaling(task: Task, stats: TargetStats, train_src: Any) -> OutputScaling | None:
+    """The output scaling of a regression (``None`` otherwise): pixel energy in units of its RMS, event energy
+    as mean + std * output, both from the train split."""
+    if task.name == "pixel_regression":
+        return OutputScaling(0.0, stats.scale)
+    if task.name == "energy_regression":
+        targets = train_src.labels.astype(float)
+        return OutputScaling(float(targets.mean()), float(targets.std()) or 1.0)
+    return None
+
+
 def first_rows(rows: Any, limit: int | None, path: str | os.PathLike[str]) -> Any:
     """``rows`` (a boolean mask or None for all) cut to its first ``limit`` events (the split is already a
     seeded random draw, so the first N are a random subset)."""
@@ -163,12 +174,7 @@ def train_network(
     for src, path in ((train_src, train_path), (val_src, val_path)):
         if len(src) == 0:
             raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
-    output = None
-    if task.name == "pixel_regression":
-        output = OutputScaling(0.0, stats.scale)
-    elif task.name == "energy_regression":
-        targets = train_src.labels.astype(float)
-        output = OutputScaling(float(targets.mean()), float(targets.std()) or 1.0)
+    output = output_scaling(task, stats, train_src)
     model, full_args = build_model(arch, args, attrs, _image_size(train_path), train_src.scaling(), task, output)
     n_params = sum(p.numel() for p in model.parameters())
     resolved = {

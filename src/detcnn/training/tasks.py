@@ -11,7 +11,8 @@ prediction (class probabilities, pixel classes, energies) and the validation sco
   (``class_weights``: ``inverse_frequency`` from the train split, as the empty pixels are most of the image,
   or a list, or ``none``) or ignoring the empty pixels altogether (``ignore_empty: true``). Predictions are
   pixel classes; a pixel with no charge in any channel of its view is empty whatever the network says.
-- ``pixel_regression``: deposited energy per pixel ``e_pix`` [MeV]; mean squared error over all pixels.
+- ``pixel_regression``: deposited energy per pixel ``e_pix`` [MeV]; mean squared error over all pixels; the
+  prediction is zero where a pixel has no charge (the energy of what the detector saw).
 - ``energy_regression``: one event quantity ``truth/<target>`` [GeV] (default the neutrino energy), optionally
   on some classes only (``classes``); loss ``relative_mse`` (``((pred - true) / true)^2``, the quantity the
   resolution measures) or ``mse``.
@@ -180,10 +181,14 @@ def pixel_regression(attrs: Mapping[str, Any], args: Mapping[str, Any], stats: T
     _check_args("pixel_regression", args, ())
     if "pixel_class_names" not in attrs:
         raise ValueError("pixel_regression needs the deposited energy per pixel (e_pix): a detector dataset")
-    return Task(
-        "pixel_regression", "e_pix", "segmenter", 1, PixelMSE(),
-        predict=lambda out, x: out.float().squeeze(1), score=pixel_regression_scores,
-    )  # fmt: skip
+    n_views = len(attrs.get("views", [None]))
+
+    def predict(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # the energy of what the detector saw: nothing where a view's pixel has no charge (as for segmentation)
+        energy = out.float().squeeze(1)
+        return torch.where(_charge_empty(x, n_views), torch.zeros_like(energy), energy)
+
+    return Task("pixel_regression", "e_pix", "segmenter", 1, PixelMSE(), predict=predict, score=pixel_regression_scores)
 
 
 def energy_regression(attrs: Mapping[str, Any], args: Mapping[str, Any], stats: TargetStats) -> Task:
