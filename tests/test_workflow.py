@@ -174,6 +174,25 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     assert "model=cnn" in result.stdout and "model=resnet" not in result.stdout
 
 
+def test_tasks_can_be_turned_off(workdir: Path) -> None:
+    """Dropping tasks from a dataset's 'tasks' drops their models, baselines and reports from the plan."""
+    config_path = workdir / "config" / "config.yaml"
+    original = config_path.read_text()
+    cfg = yaml.safe_load(original)
+    cfg["datasets"]["nu"]["tasks"] = ["classification"]
+    config_path.write_text(yaml.safe_dump(cfg))
+    try:
+        result = snakemake(workdir, "-n", "--forceall")
+    finally:
+        config_path.write_text(original)
+    assert result.returncode == 0, result.stderr
+    planned = _planned_jobs(result.stdout)
+    assert "report_segmentation" not in planned and "report_regression" not in planned, planned
+    assert planned["report_classification"] == 3
+    for model in ("unet", "unet_energy", "nova_energy", "pixel_cuts", "calorimetric"):
+        assert f"model={model}" not in result.stdout
+
+
 def test_lint_is_clean(workdir: Path) -> None:
     result = snakemake(workdir, "--lint")
     assert result.returncode == 0, result.stdout + result.stderr

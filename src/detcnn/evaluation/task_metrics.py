@@ -8,8 +8,8 @@ two models on the same test events see the same resamples and their differences 
 Names (``test/`` prefix in ``metrics.json`` and MLflow):
 - binary classification: ``auc``, ``rej_at_<eff>`` (background rejection 1/eps_b at signal efficiency eff);
 - multiclass: ``auc`` (signal class against the rest), ``signal_efficiency`` and ``signal_purity`` of the
-  model's own selection (arg max, or the cuts), ``eff_at_purity_<p>``; networks add ``accuracy`` and
-  ``auc_<class>``;
+  model's own selection (arg max, or the cuts), ``eff_at_purity_<p>``; networks add ``accuracy`` and, per
+  class, ``auc_<class>`` (one against the rest), ``efficiency_<class>`` and ``purity_<class>`` (arg max);
 - segmentation: ``accuracy`` on non-empty pixels, ``mean_iou``, ``iou_<c>``, ``efficiency_<c>``, ``purity_<c>``;
 - pixel regression: ``pixel_rmse`` [MeV] on pixels with deposited energy, ``event_resolution``,
   ``event_core_width`` and ``event_bias`` of the summed energy per event;
@@ -37,6 +37,10 @@ Metrics = dict[str, dict[str, float]]
 
 def _prefixed(results: Mapping[str, dict[str, float]]) -> Metrics:
     return {f"test/{k}": v for k, v in results.items()}
+
+
+def _fraction(passed: np.ndarray) -> float:
+    return float(np.mean(passed)) if len(passed) else float("nan")
 
 
 def _signal_auc(signal: int) -> Metric:
@@ -67,6 +71,11 @@ def classification_metrics(
         out.update(evaluate_with_bootstrap(y, proba, per_class, indices))
         accuracy: Metric = lambda y_, p_: float(np.mean(p_.argmax(axis=1) == y_))
         out.update(evaluate_with_bootstrap(y, proba, {"accuracy": accuracy}, indices))
+        per_class: dict[str, Metric] = {}
+        for k, n in enumerate(names):  # arg-max selection of every class: efficiency and purity
+            per_class[f"efficiency_{n}"] = lambda y_, p_, k=k: _fraction(p_.argmax(axis=1)[y_ == k] == k)
+            per_class[f"purity_{n}"] = lambda y_, p_, k=k: _fraction(y_[p_.argmax(axis=1) == k] == k)
+        out.update(evaluate_with_bootstrap(y, proba, per_class, indices))
     return _prefixed(out)
 
 

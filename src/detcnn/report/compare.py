@@ -58,30 +58,43 @@ def _column(name: str) -> str:
     return short
 
 
-def metric_columns(task: str, summaries: Sequence[dict[str, Any]]) -> list[str]:
-    """Every metric any model has, the headline first, in first-seen order."""
+PER_CLASS = ("test/auc_", "test/efficiency_", "test/purity_")
+
+
+def metric_columns(task: str, summaries: Sequence[dict[str, Any]], per_class: bool | None = None) -> list[str]:
+    """Every metric any model has, the headline first, in first-seen order; ``per_class`` True keeps only
+    the per-class metrics of a multiclass classification, False drops them, None keeps everything."""
     seen: dict[str, None] = {HEADLINE[task][0]: None}
     for s in summaries:
         seen.update(dict.fromkeys(s["metrics"]))
-    return list(seen)
+    if per_class is None or task != "classification":
+        return list(seen) if per_class is not True else []
+    return [m for m in seen if m.startswith(PER_CLASS) == per_class]
 
 
 def ranked(task: str, summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(summaries, key=lambda s: -headline(task, s["metrics"]))
 
 
-def comparison_rows(task: str, summaries: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
-    """One row per model, best headline first; '-' where a model lacks a metric."""
+def comparison_rows(task: str, summaries: Sequence[dict[str, Any]], per_class: bool = False) -> list[dict[str, str]]:
+    """One row per model, best headline first; '-' where a model lacks a metric. ``per_class``: the table of
+    per-class metrics (multiclass networks) instead of the main one."""
     rows = []
+    columns = metric_columns(task, summaries, per_class)
     for s in ranked(task, summaries):
         m = s["metrics"]
+        if per_class and not any(c in m for c in columns):
+            continue
         row = {"model": s["model"], "kind": s["kind"], "parameters": str(s["n_parameters"])}
-        for name in metric_columns(task, summaries):
+        if per_class:
+            row = {"model": s["model"]}
+        for name in columns:
             rejection = name.startswith("test/rej_at_")
             row[_column(name)] = _fmt(m.get(name), 2 if rejection else 4, "inf" if rejection else "n/a")
-        per_epoch, speed = s.get("train_seconds_per_epoch"), s.get("inference_images_per_s")
-        row["train s/epoch"] = f"{per_epoch:.1f}" if per_epoch else "-"
-        row["inference images/s"] = f"{speed:,.0f}" if speed else "-"
+        if not per_class:
+            per_epoch, speed = s.get("train_seconds_per_epoch"), s.get("inference_images_per_s")
+            row["train s/epoch"] = f"{per_epoch:.1f}" if per_epoch else "-"
+            row["inference images/s"] = f"{speed:,.0f}" if speed else "-"
         rows.append(row)
     return rows
 
@@ -318,6 +331,10 @@ def make_report(
         markdown_table(comparison_rows(task, summaries)),
         *sentences,
     ]
+    per_class = comparison_rows(task, summaries, per_class=True)
+    if per_class:
+        text += ["\nPer class (arg max of the network; AUC of the class against the rest):\n\n"]
+        text.append(markdown_table(per_class))
     write_text(out_dir / "comparison.md", "".join(text))
     write_text(out_dir / "comparison.csv", csv_table(task, summaries))
     summary = {"dataset": dataset, "task": task, "n_test": n, **extra}
