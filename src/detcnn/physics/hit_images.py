@@ -132,7 +132,7 @@ def hit_images(
     label = np.asarray(hits["label"])
     q_sum = np.bincount(owner, weights=q, minlength=n)
     size = n * side * side
-    charge = np.empty((n, n_views, side, side))
+    charge = np.empty((n, n_views, side, side), dtype=np.float32)  # float32 images: half the memory traffic
     time = np.zeros_like(charge) if "time" in spec.channels else None
     energy = np.empty_like(charge)
     track = np.empty_like(charge)
@@ -162,7 +162,7 @@ def hit_images(
             qt = np.bincount(flat, weights=(q * np.asarray(hits["t"], dtype=np.float64))[inside], minlength=size)
             time[:, v] = qt.reshape(n, side, side) / np.where(charge[:, v] > 0, charge[:, v], 1.0)
     if spec.noise_ke > 0:
-        charge += rng.normal(0.0, spec.noise_ke, size=charge.shape)
+        charge += np.float32(spec.noise_ke) * rng.standard_normal(charge.shape, dtype=np.float32)
     charge[charge < spec.threshold_ke] = 0.0
     y_pix = np.where(energy > 0, np.where(track >= energy - track, 1, 2), 0).astype(np.int8)
     per_view = [charge] if time is None else [charge, np.where(charge > 0, time, 0.0)]

@@ -167,18 +167,23 @@ def classification_report(
         text.append(_sentence("AUC of the best network against the best cut baseline", best_net, best_cut, diff))
         cut_arrays = loaded[best_cut][1]
         if "selected" in cut_arrays and cut_arrays["selected"].any():
-            out["efficiency_at_baseline_purity"] = _eff_at_baseline_purity(
-                is_signal.astype(bool), scores[best_net], cut_arrays["selected"].astype(bool), indices
-            )
-            e = out["efficiency_at_baseline_purity"]
+            selected = cut_arrays["selected"].astype(bool)
+            nets = [m for m in (s["model"] for s in ranked("classification", summaries)) if kinds[m] == "network"]
+            table = {m: _eff_at_baseline_purity(is_signal.astype(bool), scores[m], selected, indices) for m in nets}
+            out["efficiency_at_baseline_purity"] = {"baseline": best_cut, **table[best_net]}
+            out["efficiency_at_baseline_purity_all"] = {"baseline": best_cut, "networks": table}
+            e = table[best_net]
             text.append(
-                f"\n{names[signal]} selection at the purity of **{best_cut}** ({e['baseline_purity']:.4f}): "
-                f"**{best_net}** keeps {e['network_efficiency']:.4f} of the signal, **{best_cut}** "
-                f"{e['baseline_efficiency']:.4f}; the difference is {e['value']:+.4f} ± {e['err']:.4f} (paired "
-                f"bootstrap: on every resample the network's threshold is set to the cuts' purity on that "
-                f"resample), i.e. {e['significance']:.1f} standard deviations; relative gain "
-                f"{e['relative_gain']:+.1%}.\n"
+                f"\n{names[signal]} selection at the purity of **{best_cut}** ({e['baseline_purity']:.4f}), where "
+                f"**{best_cut}** keeps {e['baseline_efficiency']:.4f} of the signal. Every network's threshold on "
+                "P(signal) is set to that purity on each bootstrap resample (paired: the same resampled events "
+                "for both):\n\n"
             )
+            rows = [{"network": m, "efficiency": f"{r['network_efficiency']:.4f}",
+                     f"minus {best_cut}": f"{r['value']:+.4f} ± {r['err']:.4f}",
+                     "significance": f"{r['significance']:.1f} σ", "relative gain": f"{r['relative_gain']:+.1%}"}
+                    for m, r in table.items()]  # fmt: skip
+            text.append(markdown_table(rows))
     curves = {}
     for name in sorted(scores, key=lambda n: -aucs[n]):
         eff_s, eff_b = roc(is_signal, scores[name])

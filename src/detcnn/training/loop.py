@@ -32,6 +32,7 @@ class TrainSettings:
     amp: bool = False  # bfloat16 autocast, CUDA only
     max_memory_gb: float = 4.0  # a split larger than this is streamed from its file
     max_train_events: int | None = None  # train on the first N events of the split only (a cheaper default)
+    lr_schedule: str = "constant"  # or "cosine": the learning rate falls as a half cosine to 0 over `epochs`
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> TrainSettings:
@@ -70,6 +71,11 @@ def fit(
     # On a GPU, data that fits is moved there once: no host-to-device copy per batch.
     train, val = (s.to(device) if isinstance(s, TensorSource) and s.fits_on(device) else s for s in (train, val))
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    if settings.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got '{settings.lr_schedule}'")
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.epochs) if settings.lr_schedule == "cosine" else None
+    )
     loss_fn = task.loss.to(device)
     use_amp = settings.amp and device.type == "cuda"
     history = History()
@@ -97,6 +103,8 @@ def fit(
             opt.step()
             total += loss.item() * len(xb)
             seen += len(xb)
+        if schedule is not None:
+            schedule.step()
         val_pred, val_loss = predict_with_loss(model, val, device, transform=task.predict, loss_fn=loss_fn)
         row = {
             "epoch": epoch + 1,
