@@ -94,9 +94,23 @@ def score_cuts(
     prediction = kind.predict(model, test)
     if kind.task == "energy_regression":
         prediction = {"pred": prediction["pred"][rows]}
-    n_params = len(model.get("observables", [])) * (len(model["boxes"]) if "boxes" in model else 1)
-    return kind.task, rows, prediction, {"n_parameters": max(n_params, 2 if "slope" in model else 1),
-                                         "arch": model["kind"]}  # fmt: skip
+    return kind.task, rows, prediction, {"n_parameters": fitted_numbers(model), "arch": model["kind"]}
+
+
+def fitted_numbers(model: dict[str, Any]) -> int:
+    """How many numbers a baseline fitted on train (its 'parameters' in the tables): thresholds that are
+    set, working-point boxes, calibration constants."""
+    if "boxes" in model:
+        return len(model["observables"]) * len(model["boxes"])
+    if "slope" in model:
+        return 2
+    thresholds = list(model.get("thresholds") or [])
+    for part in ("box", "noise"):
+        section = model.get(part) or {}
+        thresholds += list(section.get("thresholds") or [])
+        thresholds += [v for k, v in section.items() if k.startswith("min_")]
+    n = sum(t is not None for t in thresholds)
+    return n or len(model.get("observables", [])) or 1
 
 
 SCORERS: dict[str, Callable[..., tuple[str, np.ndarray, Prediction, dict]]] = {
