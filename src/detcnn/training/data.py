@@ -146,7 +146,10 @@ class H5Source:
         """All targets of the kept events, in file order."""
         if self._y is not None:
             return self._y
-        return np.concatenate([y for _, _, y in self._blocks(np.arange(0, len(self._rows), self.block_rows))])
+        import h5py
+
+        with h5py.File(self.path, "r") as f:  # per-pixel targets: read the target alone, not the images
+            return f[self.target][...][self._rows]
 
     def _blocks(self, order: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """``(start, X, target)`` of the kept rows of each block of the file, blocks in ``order``."""
