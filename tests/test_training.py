@@ -105,3 +105,25 @@ def test_training_on_the_gpu(amp: bool) -> None:
 def test_unknown_train_setting_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"unknown train setting.*learning_rate"):
         TrainSettings.from_config({"learning_rate": 0.1})
+
+
+def test_streamed_pixel_targets_and_row_selection_match_memory(tmp_path: Path) -> None:
+    """A per-pixel target and a subset of events stream in the same order as they load in memory."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(0, 1, (300, 2, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    y_pix = rng.integers(0, 3, (300, 2, 8, 8)).astype(np.int8)
+    path = tmp_path / "pix.h5"
+    with ImageWriter(path, X.shape[1:], ATTRS) as w:
+        w.append(X, y, {"dummy": np.zeros(300)}, pixels={"y_pix": y_pix}, truth={"nu_energy": np.arange(300.0)})
+    rows = y == 0
+    memory = open_source(path, 1.0, "y_pix", rows)
+    streamed = open_source(path, 1e-9, "y_pix", rows)
+    assert isinstance(memory, TensorSource) and isinstance(streamed, H5Source)
+    assert len(streamed) == int(rows.sum())
+    np.testing.assert_array_equal(streamed.labels, y_pix[rows])
+    xs, ts = zip(*streamed.batches(64, shuffle=False), strict=True)
+    np.testing.assert_array_equal(torch.cat(xs).numpy(), X[rows])
+    np.testing.assert_array_equal(torch.cat(ts).numpy(), memory.labels)
+    energy = open_source(path, 1e-9, "truth/nu_energy", rows)
+    np.testing.assert_array_equal(energy.labels, np.flatnonzero(rows).astype(float))
