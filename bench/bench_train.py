@@ -58,6 +58,7 @@ def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, e
     limit = entry.get("train", {}).get("max_train_events")
     rows = {s: event_rows(p, task) for s, p in paths.items()}
     rows["train"] = first_rows(rows["train"], limit, paths["train"])
+    rows["val"] = first_rows(rows["val"], entry.get("train", {}).get("max_val_events"), paths["val"])
     train, val, test = (open_source(paths[s], 64.0, task.target, rows[s]) for s in ("train", "val", "test"))
     gen = seed_everything(1)
     model, _ = build_model(entry["arch"], dict(entry.get("args", {})), attrs, train.X.shape[-1], train.scaling(),

@@ -170,7 +170,8 @@ def train_network(
 
     train_rows = first_rows(event_rows(train_path, task), settings.max_train_events, train_path)
     train_src = open_source(train_path, settings.max_memory_gb, task.target, train_rows)
-    val_src = open_source(val_path, settings.max_memory_gb, task.target, event_rows(val_path, task))
+    val_rows = first_rows(event_rows(val_path, task), settings.max_val_events, val_path)
+    val_src = open_source(val_path, settings.max_memory_gb, task.target, val_rows)
     for src, path in ((train_src, train_path), (val_src, val_path)):
         if len(src) == 0:
             raise InputError("the split holds no events", path=path, fix="generate more events or change the split")

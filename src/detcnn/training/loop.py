@@ -32,6 +32,7 @@ class TrainSettings:
     amp: bool = False  # bfloat16 autocast, CUDA only
     max_memory_gb: float = 4.0  # a split larger than this is streamed from its file
     max_train_events: int | None = None  # train on the first N events of the split only (a cheaper default)
+    max_val_events: int | None = None  # early stopping on the first N validation events only
     lr_schedule: str = "constant"  # or "cosine": the learning rate falls as a half cosine to 0 over `epochs`
 
     @classmethod
