@@ -14,9 +14,7 @@ import argparse
 import importlib.util
 import itertools
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ from detcnn.rasterise import NEEDED, chunk_arrays, rasterise_chunk
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
+from _timing import median_time
 
 
 def load_pixelate():
@@ -39,15 +38,6 @@ def load_pixelate():
     module = importlib.util.module_from_spec(mod_spec)
     mod_spec.loader.exec_module(module)
     return module.pixelate
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -19,11 +19,9 @@ import argparse
 import os
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import awkward as ak
@@ -38,21 +36,11 @@ from detcnn.rasterise_hits import DEFAULT_TRUTH, HIT_BRANCHES, HIT_FIELDS, raste
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
+from _timing import median_time
 
 READ_BRANCHES = [*HIT_BRANCHES, "label"]
 QUIET_LOAD = 1.0  # 1-minute load average below which the machine counts as quiet
 POLL_S = 30.0
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time [s] of ``repeat`` calls of ``fn``, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def wait_quiet(minutes: float) -> tuple[bool, float, float]:
@@ -161,9 +149,9 @@ def main() -> None:
             )  # fmt: skip
             stats.update(result)
 
-        t_read = median_time(lambda: read_chunks(files, a.step), a.repeat)
-        t_draw = median_time(draw_all, a.repeat)
-        t_stage = median_time(stage, a.repeat)
+        t_read = median_time(lambda: read_chunks(files, a.step), a.repeat, warmup=True)
+        t_draw = median_time(draw_all, a.repeat, warmup=True)
+        t_stage = median_time(stage, a.repeat, warmup=True)
         load_after = os.getloadavg()[0]
         n_written = sum(stats["per_split"].values())
 
