@@ -66,6 +66,7 @@ def score_network(
         "inference_images_per_s": len(source) / seconds,
         "inference_device": str(device),
         "arch": payload["arch"],
+        "truth_target": task.target.removeprefix("truth/"),
     }
     history = Path(model_path).with_name("history.csv")
     if history.is_file():
@@ -94,7 +95,8 @@ def score_cuts(
     prediction = kind.predict(model, test)
     if kind.task == "energy_regression":
         prediction = {"pred": prediction["pred"][rows]}
-    return kind.task, rows, prediction, {"n_parameters": fitted_numbers(model), "arch": model["kind"]}
+    info = {"n_parameters": fitted_numbers(model), "arch": model["kind"], "truth_target": model.get("target")}
+    return kind.task, rows, prediction, info
 
 
 def fitted_numbers(model: dict[str, Any]) -> int:
@@ -119,8 +121,9 @@ SCORERS: dict[str, Callable[..., tuple[str, np.ndarray, Prediction, dict]]] = {
 }
 
 
-def task_truth(task: str, test: ImageSet, rows: np.ndarray, model_path: str | os.PathLike[str]) -> np.ndarray:
-    """What the task's predictions are compared with, for the evaluated ``rows``."""
+def task_truth(task: str, test: ImageSet, rows: np.ndarray, target: str | None) -> np.ndarray:
+    """What the task's predictions are compared with, for the evaluated ``rows``; ``target`` names the
+    event truth of an energy regression (from the model, so the weights are not read twice)."""
     if task == "classification":
         return test.y[rows]
     if task in ("segmentation", "pixel_regression"):
@@ -128,20 +131,10 @@ def task_truth(task: str, test: ImageSet, rows: np.ndarray, model_path: str | os
         if truth is None:
             raise ValueError(f"task '{task}' needs per-pixel truth, which this test file lacks")
         return truth[rows]
-    target = _regression_target(model_path)
+    target = target or "nu_energy"
     if target not in test.truth:
         raise ValueError(f"no truth '{target}' in the test file (has {sorted(test.truth)})")
     return test.truth[target][rows]
-
-
-def _regression_target(model_path: str | os.PathLike[str]) -> str:
-    path = Path(model_path)
-    if path.suffix == ".json":
-        return json.loads(path.read_text()).get("target", "nu_energy")
-    import torch
-
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    return (payload.get("task_args") or {}).get("target", "nu_energy")
 
 
 def evaluate_model(
@@ -168,7 +161,7 @@ def evaluate_model(
     for name, values in prediction.items():
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
             raise FloatingPointError(f"model '{model_name}' gave non-finite '{name}' on {test_path}")
-    truth = task_truth(task, test, rows, model_path)
+    truth = task_truth(task, test, rows, info.pop("truth_target", None))
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
     settings = {"efficiencies": list(efficiencies), "purities": list(purities)}
     metrics = TASK_METRICS[task](truth, prediction, test.attrs, settings, indices)

@@ -222,11 +222,10 @@ def predict(
     device: torch.device,
     batch_size: int = 1024,
     transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = softmax,
-    loss_fn: nn.Module | None = None,
 ) -> np.ndarray:
     """``transform(model(x), x)`` for every image of ``source``, in order (default: softmax probabilities
-    ``(N, num_classes)``). With ``loss_fn``, :func:`predict_with_loss` also gives the mean loss."""
-    return predict_with_loss(model, source, device, batch_size, transform, loss_fn)[0]
+    ``(N, num_classes)``); :func:`predict_with_loss` also gives the mean loss."""
+    return predict_with_loss(model, source, device, batch_size, transform)[0]
 
 
 @torch.no_grad()
