@@ -28,7 +28,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from detcnn.generate.lartpc import CLASS_NAMES, SAMPLES, SimSettings, generate_hits_shard, shard_seed
+from detcnn.generate.lartpc.events import generate_hits_shard, shard_seed
+from detcnn.generate.lartpc.settings import CLASS_NAMES, SAMPLES, SimSettings
 from detcnn.io.events import TREE_NAME
 from detcnn.physics.hit_images import HitImageSpec, hit_images
 from detcnn.physics.hit_observables import hit_observables

@@ -22,15 +22,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from detcnn.generate.lartpc import (
-    CLASS_NAMES,
-    SAMPLES,
-    SPECIES,
-    SimSettings,
-    em_showers,
-    propagate_tracks,
-    simulate_events,
-)
+from detcnn.generate.lartpc.events import simulate_events
+from detcnn.generate.lartpc.settings import CLASS_NAMES, SAMPLES, SimSettings
+from detcnn.generate.lartpc.showers import em_showers
+from detcnn.generate.lartpc.tracks import SPECIES, propagate_tracks
 from detcnn.physics import argon
 
 ROOT = Path(__file__).resolve().parents[1]

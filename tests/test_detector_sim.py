@@ -10,22 +10,20 @@ import numpy as np
 import pytest
 import uproot
 
-from detcnn.generate.lartpc import (
+from detcnn.generate.lartpc.deposits import Deposits
+from detcnn.generate.lartpc.events import (
     EVENT_BRANCHES,
     HIT_BRANCHES,
     HIT_TREE_TITLE,
-    SAMPLES,
-    SPECIES,
-    Deposits,
-    SimSettings,
-    detector_response,
-    em_showers,
     generate_hits_shard,
-    pi0_decay,
-    propagate_tracks,
     shard_seed,
     simulate_events,
 )
+from detcnn.generate.lartpc.interactions import pi0_decay
+from detcnn.generate.lartpc.response import detector_response
+from detcnn.generate.lartpc.settings import SAMPLES, SimSettings
+from detcnn.generate.lartpc.showers import em_showers
+from detcnn.generate.lartpc.tracks import SPECIES, propagate_tracks
 from detcnn.physics import argon
 
 # A box far larger than any track or shower: nothing leaves it.

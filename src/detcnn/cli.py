@@ -46,7 +46,8 @@ def _generate_jets(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]
 
 
 def _generate_hits(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]:
-    from detcnn.generate.lartpc import SimSettings, generate_hits_shard, shard_seed
+    from detcnn.generate.lartpc.events import generate_hits_shard, shard_seed
+    from detcnn.generate.lartpc.settings import SimSettings
 
     settings = SimSettings.from_config(gen.get("detector"))
     return generate_hits_shard(
@@ -85,7 +86,7 @@ def _rasterise_hits(inputs: list[Path], outputs: dict[str, Path], ds: dict[str, 
     step_size = int(img.pop("chunk_events", 2_000))
     img = {k: tuple(v) if isinstance(v, list) else v for k, v in img.items()}
     if ds.get("source") == "detector_sim":
-        from detcnn.generate.lartpc import CLASS_NAMES, SimSettings
+        from detcnn.generate.lartpc.settings import CLASS_NAMES, SimSettings
 
         lx, ly, lz = SimSettings.from_config(ds.get("generate", {}).get("detector")).volume
         volume = volume or [[0.0, lx], [-ly / 2, ly / 2], [0.0, lz]]
