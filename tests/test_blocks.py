@@ -12,7 +12,9 @@ from torch import nn
 
 from detcnn.models import create_model, list_models
 from detcnn.models.blocks import (
+    BasicBlock,
     Bottleneck1x1,
+    BottleneckBlock,
     DenseBlock,
     InceptionModule,
     LocallyConnected2d,
@@ -21,7 +23,6 @@ from detcnn.models.blocks import (
     SqueezeExcitation,
     Transition,
 )
-from detcnn.models.resnet import BasicBlock, BottleneckBlock
 from tests.test_models import MODEL_ARGS
 
 

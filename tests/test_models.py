@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from detcnn.errors import ConfigError
 from detcnn.models import create_model, list_models, model_task, register_model
 from detcnn.train import build_model
 from detcnn.training.data import InputScaling
@@ -103,6 +104,17 @@ def test_bad_argument_names_the_model() -> None:
 def test_too_small_input_says_which_sizes_work(name: str, size: int, needed: str) -> None:
     with pytest.raises(ValueError, match=f"cannot take {size}x{size} images.*{needed}"):
         create_model(name, in_channels=3, num_classes=2, image_size=size)
+
+
+def test_the_size_check_is_a_config_error_naming_the_sizes_that_work() -> None:
+    # a minimum size (the classifiers' downsampling) and a divisor (the U-Net's 2**depth) share one check
+    with pytest.raises(ConfigError, match=r"model 'komiske_cnn' cannot take 4x4 images; .*at least 8") as small:
+        create_model("komiske_cnn", in_channels=3, num_classes=2, image_size=4)
+    with pytest.raises(ConfigError, match=r"model 'unet' cannot take 50x50 images") as odd:
+        create_model("unet", in_channels=2, n_views=2, num_classes=3, image_size=50, depth=3)
+    assert "at least 8" in str(small.value)
+    assert "multiple of 8" in str(odd.value) and "48" in str(odd.value) and "56" in str(odd.value)
+    assert isinstance(small.value, ValueError) and isinstance(odd.value, ValueError)
 
 
 def test_duplicate_registration_is_an_error() -> None:

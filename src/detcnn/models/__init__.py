@@ -1,15 +1,19 @@
-"""Model registry and architectures. Importing this package registers every model."""
+"""Model registry and architectures. Importing this package registers every model: one module per registered
+network, named as it is registered; their building blocks are in ``blocks/``."""
 
 from detcnn.models import (  # noqa: F401  (registration side effects)
-    cnn,
     densenet,
     fully_connected,
-    inception,
+    inception_net,
+    komiske_cnn,
     locally_connected,
-    nova,
+    mobilenet,
+    nova_cvn,
     resnet,
-    separable,
+    se_resnet,
     unet,
+    uresnet,
+    xception,
 )
 from detcnn.models.registry import TASKS, create_model, list_models, model_task, register_model
 

@@ -1,6 +1,7 @@
 """What the image models share: the classifiers' ``forward_features`` / ``forward_head`` split and
 global-average-pooling head, the segmenters' encoder -> decoder -> head with views as a batch dimension, and
-the helpers that split an image into its detector views and refuse sizes a network cannot downsample."""
+the helpers that split an image into its detector views, and the input checks: the views, the channels and
+(``check_image_size``, the one size check of every network) the image sizes a network can take."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from detcnn.errors import ConfigError
 
 
 class ImageClassifier(nn.Module):
@@ -88,16 +91,35 @@ def nearest_multiples(size: int, divisor: int) -> list[int]:
     return [lower] if lower == size and size >= divisor else sorted({max(lower, divisor), lower + divisor})
 
 
-def check_divisible_size(height: int, width: int, divisor: int, model: str, why: str = "") -> None:
-    """Refuse a ``height x width`` image unless both sides are positive multiples of ``divisor`` (pixels),
-    naming the nearest sizes that work."""
-    bad = [s for s in (height, width) if s < divisor or s % divisor]
-    if bad:
-        near = " or ".join(str(s) for s in nearest_multiples(bad[0], divisor))
-        raise ValueError(
-            f"model '{model}' cannot take {height}x{width} images; the size must be at least {divisor} and a "
-            f"multiple of {divisor}{f' ({why})' if why else ''}: nearest valid sizes {near}"
-        )
+def check_image_size(
+    model: str, height: int, width: int | None = None, *, min_size: int = 1, divisor: int = 1, why: str = ""
+) -> None:
+    """Refuse a ``height x width`` image (square when ``width`` is None) that ``model`` cannot process, with a
+    ``ConfigError`` that says which sizes work.
+
+    A valid side is at least ``min_size`` and a multiple of ``divisor`` (pixels); ``why`` says where the
+    divisor comes from (e.g. ``"2**depth with depth=3"``). The classifiers check their ``image_size`` against
+    the smallest input their downsampling still halves (``min_size``: the message says "at least N"); the
+    segmenters check it, and every input in ``forward``, against ``divisor`` (the message adds "a multiple of
+    D" and the nearest valid sizes below and above the refused one, from ``nearest_multiples``).
+
+    The one size check of the model zoo lives here, in ``base.py``, beside the other checks of what a model
+    is given (``check_views``, ``check_view_channels``) and ``ImageSegmenter.check_input`` that calls it at
+    forward time; ``layers.py`` only builds layers.
+    """
+    width = height if width is None else width
+    divisor = max(1, divisor)
+    # the smallest valid side: the first multiple of the divisor that is at least min_size (and positive)
+    smallest = -(-max(1, min_size) // divisor) * divisor
+    bad = [s for s in (height, width) if s < smallest or s % divisor]
+    if not bad:
+        return
+    need = f"at least {smallest}"
+    if divisor > 1:
+        need += f" and a multiple of {divisor}{f' ({why})' if why else ''}"
+        near = " or ".join(str(s) for s in sorted({max(s, smallest) for s in nearest_multiples(bad[0], divisor)}))
+        need += f": nearest valid sizes {near}"
+    raise ConfigError(f"model '{model}' cannot take {height}x{width} images; the size must be {need}")
 
 
 class ImageSegmenter(nn.Module):
@@ -122,10 +144,10 @@ class ImageSegmenter(nn.Module):
     model_name: str = "segmenter"
 
     def check_input(self, x: torch.Tensor) -> None:
-        """A ValueError for a tensor that is not ``(N, n_views * view_channels, H, W)`` with sizes the
-        network can downsample."""
+        """A ValueError for a tensor that is not ``(N, n_views * view_channels, H, W)``, a ``ConfigError`` for
+        sizes the network cannot downsample."""
         check_view_channels(x, self.n_views, self.view_channels, self.model_name)
-        check_divisible_size(x.shape[-2], x.shape[-1], self.size_divisor, self.model_name, self.size_reason)
+        check_image_size(self.model_name, x.shape[-2], x.shape[-1], divisor=self.size_divisor, why=self.size_reason)
 
     def forward_views(self, x: torch.Tensor) -> torch.Tensor:
         """Single-view images ``(N', view_channels, H, W)`` -> logits ``(N', num_classes, H, W)``."""

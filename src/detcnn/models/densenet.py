@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier, pooled_head
+from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.dense import DenseBlock, Transition
-from detcnn.models.layers import act_layer, check_input_size, is_identity_norm, norm_layer
+from detcnn.models.layers import act_layer, is_identity_norm, norm_layer
 from detcnn.models.registry import register_model
 
 
@@ -41,7 +41,7 @@ class DenseNet(ImageClassifier):
         super().__init__()
         if not block_layers:
             raise ValueError("block_layers must list at least one dense block")
-        check_input_size(image_size, 2 ** (len(block_layers) - 1), "densenet")
+        check_image_size("densenet", image_size, min_size=2 ** (len(block_layers) - 1))
         make_norm, make_act = norm_layer(norm), act_layer(act)
         channels = 2 * growth_rate
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1, bias=is_identity_norm(make_norm))

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier
-from detcnn.models.layers import act_layer, check_input_size, norm_layer_1d
+from detcnn.models.base import ImageClassifier, check_image_size
+from detcnn.models.layers import act_layer, norm_layer_1d
 from detcnn.models.registry import register_model
 
 
@@ -33,7 +33,7 @@ class FullyConnectedNet(ImageClassifier):
         act: str = "relu",
     ) -> None:
         super().__init__()
-        check_input_size(image_size, 1, "fully_connected")
+        check_image_size("fully_connected", image_size, min_size=1)
         make_norm, make_act = norm_layer_1d(norm), act_layer(act)
         self.flatten = nn.Flatten()
         features, layers = in_channels * image_size * image_size, []

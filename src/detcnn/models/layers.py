@@ -1,4 +1,5 @@
-"""Layer helpers shared by the architectures: norm/activation lookup tables and input checks."""
+"""Layer helpers shared by the architectures: norm/activation lookup tables and padding (the input checks are
+in ``base.py``)."""
 
 from __future__ import annotations
 
@@ -52,13 +53,6 @@ def act_layer(name: str) -> ActLayer:
     if name not in ACT_LAYERS:
         raise KeyError(f"unknown act_layer '{name}'; valid: {sorted(ACT_LAYERS)}")
     return ACT_LAYERS[name]
-
-
-def check_input_size(size: int, min_size: int, model: str, divisor: int = 1) -> None:
-    """Refuse an image size the network cannot process, saying which sizes work."""
-    if size < min_size or size % divisor:
-        what = f"at least {min_size}" + (f" and a multiple of {divisor}" if divisor > 1 else "")
-        raise ValueError(f"model '{model}' cannot take {size}x{size} images; the size must be {what}")
 
 
 def same_padding(kernel: int) -> nn.ZeroPad2d:

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier, dense_head
+from detcnn.models.base import ImageClassifier, check_image_size, dense_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.locally_connected import LocallyConnected2d
-from detcnn.models.layers import act_layer, check_input_size, is_identity_norm, norm_layer
+from detcnn.models.layers import act_layer, is_identity_norm, norm_layer
 from detcnn.models.registry import register_model
 
 
@@ -52,7 +52,7 @@ class LocallyConnectedNet(ImageClassifier):
         downsampling = 2
         for stride in strides:
             downsampling *= int(stride)
-        check_input_size(image_size, downsampling, "locally_connected")
+        check_image_size("locally_connected", image_size, min_size=downsampling)
         make_norm, make_act = norm_layer(norm), act_layer(act)
         self.stem = ConvNormAct(in_channels, stem_width, 3, stride=2, norm_layer=make_norm, act_layer=make_act)
         channels, size, layers = stem_width, (image_size + 1) // 2, []

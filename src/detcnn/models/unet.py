@@ -11,6 +11,9 @@ convolution gives ``num_classes`` logits per pixel (``num_classes=1``: a regress
 
 Each view (wire plane) is segmented on its own by the same network (``ImageSegmenter``), so the output is
 ``(N, num_classes, n_views, H, W)``. H and W must be multiples of ``2**depth``.
+
+This module registers ``unet``; ``uresnet.py`` registers the residual variant of the same ``UNet``. The level
+blocks are ``blocks/conv.py``'s ``double_conv`` and ``blocks/residual.py``'s ``BasicBlock``.
 """
 
 from __future__ import annotations
@@ -22,22 +25,14 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageSegmenter, check_divisible_size, check_views
-from detcnn.models.blocks.conv import ConvNormAct
+from detcnn.models.base import ImageSegmenter, check_image_size, check_views
+from detcnn.models.blocks.conv import double_conv
+from detcnn.models.blocks.residual import BasicBlock
 from detcnn.models.blocks.upsample import UPSAMPLERS
 from detcnn.models.layers import ActLayer, NormLayer, act_layer, norm_layer
 from detcnn.models.registry import register_model
-from detcnn.models.resnet import BasicBlock
 
 LevelBlock = Callable[[int, int, NormLayer, ActLayer], nn.Module]
-
-
-def double_conv(in_ch: int, out_ch: int, make_norm: NormLayer, make_act: ActLayer) -> nn.Sequential:
-    """U-Net's level: two 3x3 conv + norm + act, ``(N, in_ch, H, W)`` -> ``(N, out_ch, H, W)``."""
-    na = {"norm_layer": make_norm, "act_layer": make_act}
-    return nn.Sequential(
-        OrderedDict(conv1=ConvNormAct(in_ch, out_ch, 3, **na), conv2=ConvNormAct(out_ch, out_ch, 3, **na))
-    )
 
 
 def residual_block(in_ch: int, out_ch: int, make_norm: NormLayer, make_act: ActLayer) -> BasicBlock:
@@ -151,7 +146,7 @@ class UNet(ImageSegmenter):
         self.model_name, self.n_views = model_name, n_views
         self.size_divisor, self.size_reason = 2**depth, f"2**depth with depth={depth}"
         self.view_channels = check_views(in_channels, n_views, model_name)
-        check_divisible_size(image_size, image_size, self.size_divisor, model_name, self.size_reason)
+        check_image_size(model_name, image_size, divisor=self.size_divisor, why=self.size_reason)
         make_norm, make_act, level = norm_layer(norm), act_layer(act), LEVEL_BLOCKS[block]
         self.encoder = UNetEncoder(self.view_channels, width, depth, level, make_norm, make_act)
         self.decoder = UNetDecoder(self.encoder.out_channels, upsample, level, make_norm, make_act)
@@ -162,9 +157,3 @@ class UNet(ImageSegmenter):
 def unet(**kwargs: object) -> UNet:
     """U-Net: double 3x3 conv levels, max pooling, skip connections by concatenation (Ronneberger et al. 2015)."""
     return UNet(**kwargs)  # type: ignore[arg-type]
-
-
-@register_model("uresnet", task="segmenter")
-def uresnet(**kwargs: object) -> UNet:
-    """U-ResNet: the U-Net with residual blocks at every level (MicroBooNE, Adams et al. 2019)."""
-    return UNet(block="residual", model_name="uresnet", **kwargs)  # type: ignore[arg-type]

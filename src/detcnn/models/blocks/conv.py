@@ -1,6 +1,9 @@
-"""``ConvNormAct``: the convolution -> normalisation -> activation unit that the other blocks are built from."""
+"""``ConvNormAct``: the convolution -> normalisation -> activation unit that the other blocks are built from;
+``double_conv``: two of them, U-Net's level (Ronneberger, Fischer, Brox, MICCAI 2015)."""
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from torch import nn
 
@@ -36,3 +39,11 @@ class ConvNormAct(nn.Sequential):
         self.norm = norm
         self.act = act_layer() if act_layer is not None else nn.Identity()
         self.in_channels, self.out_channels = in_ch, out_ch
+
+
+def double_conv(in_ch: int, out_ch: int, make_norm: NormLayer, make_act: ActLayer) -> nn.Sequential:
+    """U-Net's level: two 3x3 conv + norm + act, ``(N, in_ch, H, W)`` -> ``(N, out_ch, H, W)``."""
+    na = {"norm_layer": make_norm, "act_layer": make_act}
+    return nn.Sequential(
+        OrderedDict(conv1=ConvNormAct(in_ch, out_ch, 3, **na), conv2=ConvNormAct(out_ch, out_ch, 3, **na))
+    )

@@ -9,6 +9,7 @@ the output width in check.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -53,3 +54,15 @@ class InceptionModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat(self.branches(x), dim=1)
+
+
+def inception_chain(
+    in_ch: int, blocks: Sequence[Sequence[int]], norm_layer: NormLayer, act_layer: ActLayer
+) -> tuple[nn.Sequential, int]:
+    """A chain of ``InceptionModule``s, one per 6-tuple of branch widths in ``blocks`` (each module's input is
+    the previous one's output), and its output width: ``(N, in_ch, H, W)`` -> ``(N, width, H, W)``."""
+    modules = []
+    for widths in blocks:
+        modules.append(InceptionModule(in_ch, *widths, norm_layer=norm_layer, act_layer=act_layer))
+        in_ch = modules[-1].out_channels
+    return nn.Sequential(*modules), in_ch

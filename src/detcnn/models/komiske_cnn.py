@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier, dense_head
-from detcnn.models.layers import act_layer, check_input_size, norm_layer, same_padding
+from detcnn.models.base import ImageClassifier, check_image_size, dense_head
+from detcnn.models.layers import act_layer, norm_layer, same_padding
 from detcnn.models.registry import register_model
 
 
@@ -35,7 +35,7 @@ class KomiskeCNN(ImageClassifier):
         super().__init__()
         if len(filters) != len(kernels):
             raise ValueError(f"filters {list(filters)} and kernels {list(kernels)} must have the same length")
-        check_input_size(image_size, 2 ** len(filters), "komiske_cnn")
+        check_image_size("komiske_cnn", image_size, min_size=2 ** len(filters))
         make_norm, make_act = norm_layer(norm), act_layer(act)
         layers: list[nn.Module] = []
         channels, size = in_channels, image_size

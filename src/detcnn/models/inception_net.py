@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier, pooled_head
+from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.inception import InceptionModule
-from detcnn.models.layers import act_layer, check_input_size, norm_layer
+from detcnn.models.layers import act_layer, norm_layer
 from detcnn.models.registry import register_model
 
 # (ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) per module: the columns of the paper's Table 1
@@ -54,7 +54,7 @@ class InceptionNet(ImageClassifier):
                 f"blocks must be a non-empty list of (ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj),"
                 f" got {blocks}"
             )
-        check_input_size(image_size, 2 ** (len(blocks) - 1 + int(pool_first)), "inception_net")
+        check_image_size("inception_net", image_size, min_size=2 ** (len(blocks) - 1 + int(pool_first)))
         make_norm, make_act = norm_layer(norm), act_layer(act)
         self.stem = ConvNormAct(in_channels, stem_width, 3, norm_layer=make_norm, act_layer=make_act)
         stages: list[nn.Module] = []

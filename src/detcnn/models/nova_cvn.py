@@ -20,14 +20,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detcnn.models.base import ImageClassifier, check_view_channels, check_views, pooled_head
+from detcnn.models.base import ImageClassifier, check_image_size, check_view_channels, check_views, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
-from detcnn.models.blocks.inception import InceptionModule
+from detcnn.models.blocks.inception import inception_chain
 from detcnn.models.blocks.pointwise import Bottleneck1x1
-from detcnn.models.layers import ActLayer, NormLayer, act_layer, check_input_size, norm_layer
+from detcnn.models.layers import ActLayer, NormLayer, act_layer, norm_layer
 from detcnn.models.registry import register_model
 
-# (ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) per inception module, as in inception.py
+# (ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) per inception module, as in inception_net.py
 VIEW_BLOCKS: tuple[tuple[int, ...], ...] = ((16, 16, 24, 4, 8, 8), (24, 24, 32, 8, 16, 16))  # 56, then 88 channels
 MERGE_BLOCKS: tuple[tuple[int, ...], ...] = ((32, 32, 48, 8, 16, 16),)  # 112 channels
 # a 7x7 stride-2 conv and three stride-2 pools: 2**4 = 16 pixels is the smallest view that each step still halves
@@ -37,17 +37,6 @@ MIN_SIZE = 16
 def _pool() -> nn.MaxPool2d:
     """3x3 stride-2 max pooling, ``ceil(H / 2)`` out (GoogLeNet's)."""
     return nn.MaxPool2d(3, stride=2, padding=1)
-
-
-def _inceptions(
-    in_ch: int, blocks: Sequence[Sequence[int]], make_norm: NormLayer, make_act: ActLayer
-) -> tuple[nn.Sequential, int]:
-    """A chain of inception modules and its output width."""
-    modules = []
-    for widths in blocks:
-        modules.append(InceptionModule(in_ch, *widths, norm_layer=make_norm, act_layer=make_act))
-        in_ch = modules[-1].out_channels
-    return nn.Sequential(*modules), in_ch
 
 
 class ViewBranch(nn.Sequential):
@@ -67,7 +56,7 @@ class ViewBranch(nn.Sequential):
         make_act: ActLayer,
     ) -> None:
         na = {"norm_layer": make_norm, "act_layer": make_act}
-        inception, out = _inceptions(conv_widths[1], blocks, make_norm, make_act)
+        inception, out = inception_chain(conv_widths[1], blocks, make_norm, make_act)
         super().__init__(
             OrderedDict(
                 stem=ConvNormAct(in_ch, stem_width, 7, stride=2, **na),
@@ -109,7 +98,7 @@ class NovaCVN(ImageClassifier):
         act: str = "relu",
     ) -> None:
         super().__init__()
-        check_input_size(image_size, MIN_SIZE, "nova_cvn")
+        check_image_size("nova_cvn", image_size, min_size=MIN_SIZE)
         self.n_views = n_views
         self.view_channels = check_views(in_channels, n_views, "nova_cvn")
         if len(conv_widths) != 2:
@@ -124,7 +113,7 @@ class NovaCVN(ImageClassifier):
             ViewBranch(self.view_channels, stem_width, conv_widths, view_blocks, make_norm, make_act)
             for _ in range(n_views)
         )
-        self.merge, channels = _inceptions(n_views * self.views[0].out_channels, merge_blocks, make_norm, make_act)
+        self.merge, channels = inception_chain(n_views * self.views[0].out_channels, merge_blocks, make_norm, make_act)
         self.head = pooled_head(channels, num_classes, dropout)
 
     def view_features(self, x: torch.Tensor) -> list[torch.Tensor]:
