@@ -22,7 +22,7 @@ import uproot
 
 from detcnn.io.events import iterate_events
 from detcnn.physics.jet_images import ImageSpec, centre_coordinates, jet_images
-from detcnn.rasterise import NEEDED, chunk_arrays, rasterise_chunk
+from detcnn.rasterisers.jets import NEEDED, chunk_arrays, rasterise_chunk
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section

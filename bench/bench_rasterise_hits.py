@@ -28,12 +28,13 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from detcnn.generate.detector_sim import TRUTH
 from detcnn.generate.lartpc.events import generate_hits_shard, shard_seed
 from detcnn.generate.lartpc.settings import CLASS_NAMES, SAMPLES, SimSettings
 from detcnn.io.events import TREE_NAME
 from detcnn.physics.hit_images import HitImageSpec, hit_images
 from detcnn.physics.hit_observables import hit_observables
-from detcnn.rasterise_hits import DEFAULT_TRUTH, HIT_BRANCHES, HIT_FIELDS, rasterise_hits
+from detcnn.rasterisers.hits import HIT_BRANCHES, HIT_FIELDS, rasterise_hits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
@@ -146,7 +147,7 @@ def main() -> None:
             result = rasterise_hits(
                 files, outputs, spec=spec, class_names=CLASS_NAMES, split={"train": 0.7, "val": 0.15, "test": 0.15},
                 seed=a.seed, config_hash="bench", dataset="bench", volume_cm=[[0.0, lx], [-ly / 2, ly / 2], [0.0, lz]],
-                truth=DEFAULT_TRUTH, step_size=a.step, progress=False,
+                truth=TRUTH, step_size=a.step, progress=False,
             )  # fmt: skip
             stats.update(result)
 

@@ -5,7 +5,7 @@
     python bench/bench_train.py results/images/nu --config config/config.yaml --models nova unet --device cuda
 
 Every task works (the model's ``task`` and ``task_args`` in the config): the test score is the task's
-validation score on the test split (AUC, pixel accuracy, resolution).
+headline metric on the test split (AUC, pixel accuracy, resolution), without bootstrap.
 
 Uses the same training loop as the workflow (no MLflow), so the numbers are the workflow's.
 Results go to docs/benchmarks.md (section ``train-<device>``), or to --out.
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
-from detcnn.io.images import read_attrs
-from detcnn.train import build_model, event_rows, first_rows, output_scaling, target_stats
+from detcnn.io.images import ImageFile
+from detcnn.tasks import get_task
 from detcnn.training.data import open_source, predict
 from detcnn.training.device import configure_threads, resolve_device, seed_everything
 from detcnn.training.loop import TrainSettings, fit
-from detcnn.training.tasks import make_task
+from detcnn.training.network import build_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
@@ -38,8 +38,6 @@ MODELS = {
                                              "args": {"filters": [64, 64, 64], "kernels": [8, 4, 4]}},
     "resnet (width 16, [1, 1, 1])": {"arch": "resnet", "args": {"width": 16, "layers": [1, 1, 1]}},
 }  # fmt: skip
-HEADLINE = {"classification": "auc", "segmentation": "accuracy", "pixel_regression": "event_resolution",
-            "energy_regression": "resolution"}  # fmt: skip
 
 
 def models_from_config(path: Path) -> dict[str, dict]:
@@ -50,30 +48,31 @@ def models_from_config(path: Path) -> dict[str, dict]:
 
 
 def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, epochs: int, batch_size: int) -> dict:
-    paths = {s: images / f"{s}.h5" for s in ("train", "val", "test")}
-    attrs = read_attrs(paths["train"])
-    task_name = entry.get("task", "classification")
-    stats = target_stats(paths["train"], task_name)
-    task = make_task(task_name, attrs, entry.get("task_args"), stats)
-    limit = entry.get("train", {}).get("max_train_events")
-    rows = {s: event_rows(p, task) for s, p in paths.items()}
-    rows["train"] = first_rows(rows["train"], limit, paths["train"])
-    rows["val"] = first_rows(rows["val"], entry.get("train", {}).get("max_val_events"), paths["val"])
-    train, val, test = (open_source(paths[s], 64.0, task.target, rows[s]) for s in ("train", "val", "test"))
+    files = {s: ImageFile(images / f"{s}.h5") for s in ("train", "val", "test")}
+    attrs = files["train"].attrs
+    task, args, limits = get_task(entry.get("task")), entry.get("task_args") or {}, entry.get("train", {})
+    classes = task.plugin(attrs, args).classes
+    rows = {
+        "train": files["train"].select(classes, limits.get("max_train_events")),
+        "val": files["val"].select(classes, limits.get("max_val_events")),
+        "test": files["test"].select(classes),
+    }
+    plugin = task.plugin(attrs, args, files["train"], rows["train"])
+    train, val, test = (open_source(files[s], 64.0, plugin.target, rows[s]) for s in ("train", "val", "test"))
     gen = seed_everything(1)
-    model, _ = build_model(entry["arch"], dict(entry.get("args", {})), attrs, train.X.shape[-1], train.scaling(),
-                           task, output_scaling(task, stats, train))  # fmt: skip
+    model, _ = build_model(entry["arch"], dict(entry.get("args", {})), attrs, files["train"].image_shape[-1],
+                           train.scaling(), task, plugin)  # fmt: skip
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=1e-3, patience=epochs, amp=amp)
-    model, history = fit(model, train, val, task, settings, device, gen, progress=False)
+    model, history = fit(model, train, val, plugin, settings, device, gen, progress=False)
     steady = history.rows[1:] or history.rows  # the first epoch includes warm-up (cuDNN autotune, allocations)
     train_rate = len(train) * len(steady) / sum(r["seconds"] for r in steady)
-    predict(model, test, device, transform=task.predict)  # warm-up
+    predict(model, test, device, transform=plugin.predict)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    pred = predict(model, test, device, transform=task.predict)
+    pred = predict(model, test, device, transform=plugin.predict)
     infer_rate = len(test) / (time.perf_counter() - t0)
-    metric = HEADLINE[task.name]
+    metric = task.HEADLINE[0]
     return {
         "model": name,
         "precision": "bf16 autocast" if amp else "fp32",
@@ -81,7 +80,7 @@ def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, e
         "train_img_s": train_rate,
         "epoch_s": len(train) / train_rate,
         "infer_img_s": infer_rate,
-        "score": f"{metric} {task.score(test.labels, pred)[metric]:.4f}",
+        "score": f"{metric} {plugin.score(plugin.truth(test.labels), pred)[metric]:.4f}",
         "best_epoch": history.best_epoch,
     }
 

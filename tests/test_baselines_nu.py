@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from detcnn.baselines.calorimetric import apply_calibration, fit_calibration
+from detcnn.baselines.calibration import apply_calibration, fit_calibration
 from detcnn.baselines.pixel_cuts import fit_pixel_cuts, pixel_features, predict_pixel_cuts
-from detcnn.baselines.sequential import (
+from detcnn.baselines.sequential_cuts import (
     apply_sequential_cuts,
     cut_passes,
     fit_sequential_cuts,
@@ -202,7 +202,7 @@ def test_calibration_errors():
 
 def test_a_missing_below_cut_passes_everything():
     """A '<' cut that the tuning left out (threshold None) must keep every event, like a missing '>' cut."""
-    from detcnn.baselines.sequential import apply_sequential_cuts
+    from detcnn.baselines.sequential_cuts import apply_sequential_cuts
 
     model = {"observables": ["a", "b"], "directions": ["<", ">"], "thresholds": [None, 0.5]}
     obs = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([0.4, 0.6, 0.9])}

@@ -8,18 +8,18 @@ import math
 import numpy as np
 import pytest
 
+from detcnn.baselines import BASELINES, get_baseline
 from detcnn.baselines.cuts import (
     cut_direction,
-    fit_baseline,
     fit_rectangular_cuts,
     fit_single_cut,
     passes_box,
-    score_baseline,
     score_rectangular_cuts,
     score_single_cut,
     threshold_at_efficiency,
 )
-from detcnn.errors import InputError
+from detcnn.errors import ConfigError, InputError
+from detcnn.io.images import ImageSet
 
 
 def phi(z: float) -> float:
@@ -211,7 +211,7 @@ def test_rectangular_score_by_hand():
     # 3: only a >= 0 -> 1 - 0.8;  4: a < 0 -> 0;  5: on the edges a = 1, b = 2 (cuts inclusive) -> 0.5;
     # 6: b > 2 fails 0.2 and 0.5 -> 0.2
     expected = np.array([0.8, 0.5, 0.5, 0.2, 0.0, 0.5, 0.2])
-    score = score_baseline(model, obs)
+    score = score_rectangular_cuts(model, obs)
     np.testing.assert_allclose(score, expected, atol=1e-12)
     assert is_nested(model["boxes"])
     o = oriented(model, obs)
@@ -252,30 +252,39 @@ def test_rectangular_too_many_boxes():
         fit_rectangular_cuts(obs, y, list("abcdef"), [0.5], grid=16)
 
 
-# ------------------------------------------------------------------------------------------- fit_baseline
+# ------------------------------------------------------------------------------------------- baseline kinds
 
 
-def test_fit_baseline_unknown_kind():
-    obs, y = gaussian_1d(n=50)
-    with pytest.raises(KeyError, match="bdt") as info:
-        fit_baseline({"kind": "bdt", "observables": ["lo"]}, obs, y, [0.5])
-    assert "single_cut" in str(info.value) and "rectangular_cuts" in str(info.value)
+def images_of(obs: dict[str, np.ndarray], y: np.ndarray) -> ImageSet:
+    """An image split in memory with only observables and labels (what the cut kinds read)."""
+    return ImageSet(X=np.empty((len(y), 0), np.float32), y=y, observables=obs, attrs={"class_names": ["b", "s"]})
 
 
-def test_fit_baseline_missing_observable():
+def test_unknown_baseline_kind_lists_the_kinds():
+    with pytest.raises(ConfigError, match="bdt") as info:
+        get_baseline("bdt")
+    assert all(kind in str(info.value) for kind in BASELINES)
+
+
+def test_single_cut_missing_observable():
     obs, y = gaussian_1d(n=50)
     with pytest.raises(InputError, match="girth"):
-        fit_baseline({"kind": "single_cut", "observables": ["girth"]}, obs, y, [0.5])
+        BASELINES["single_cut"].fit(images_of(obs, y), {"kind": "single_cut", "observables": ["girth"]}, [0.5])
 
 
-def test_fit_baseline_passes_only_accepted_options():
+def test_cut_kinds_take_their_options_and_score_like_their_functions():
     obs, y = uniform_2d(n=500)
-    # 'grid' and 'n_targets' reach the rectangular fitter; unknown keys are dropped
+    images = images_of(obs, y)
+    # 'grid' and 'n_targets' reach the rectangular fitter; other keys are ignored
     cfg = {"kind": "rectangular_cuts", "observables": ["a", "b"], "grid": 4, "n_targets": 9, "label": "x"}
-    model = fit_baseline(cfg, obs, y, [0.5])
+    model = BASELINES["rectangular_cuts"].fit(images, cfg, [0.5])
     assert len(model["boxes"]) == 9  # targets 0.1, ..., 0.9; the working point 0.5 is one of them
     assert all(c is None or isinstance(c, float) for b in model["boxes"] for c in b["cuts"])
+    assert BASELINES["rectangular_cuts"].fitted_numbers(model) == 2 * 9
+    np.testing.assert_array_equal(BASELINES["rectangular_cuts"].predict(model, images)["score"],
+                                  score_rectangular_cuts(model, obs))  # fmt: skip
     # a single cut ignores the rectangular options
-    single = fit_baseline({"kind": "single_cut", "observables": ["a"], "grid": 4}, obs, y, [0.5])
+    single = BASELINES["single_cut"].fit(images, {"kind": "single_cut", "observables": ["a"], "grid": 4}, [0.5])
     assert single["direction"] == -1
-    np.testing.assert_array_equal(score_baseline(single, obs), -obs["a"])
+    np.testing.assert_array_equal(BASELINES["single_cut"].predict(single, images)["score"], -obs["a"])
+    assert 0.5 < single["train_auc"] == BASELINES["single_cut"].train_metrics(single)["auc"]

@@ -11,7 +11,7 @@ import pytest
 from detcnn.errors import InputError
 from detcnn.io.events import PART_BRANCHES, check_file, iterate_events, write_events
 from detcnn.physics.jet_images import ImageSpec
-from detcnn.rasterise import rasterise_jets
+from detcnn.rasterisers.jets import rasterise_jets
 
 from .conftest import make_jets
 

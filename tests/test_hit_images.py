@@ -14,7 +14,7 @@ from detcnn.errors import InputError
 from detcnn.io.events import write_events
 from detcnn.physics.hit_images import HitImageSpec, hit_images
 from detcnn.physics.hit_observables import hit_observables
-from detcnn.rasterise_hits import rasterise_hits
+from detcnn.rasterisers.hits import rasterise_hits
 
 QUIET = HitImageSpec(views=("xz", "yz"), n_pix=8, pitch_cm=2.0, margin_pix=1, noise_ke=0.0, threshold_ke=0.0)
 

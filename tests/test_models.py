@@ -11,8 +11,8 @@ import torch
 
 from detcnn.errors import ConfigError
 from detcnn.models import create_model, list_models, model_task, register_model
-from detcnn.train import build_model
 from detcnn.training.data import InputScaling
+from detcnn.training.network import build_model
 
 ATTRS = {"channels": ["a", "b", "c"], "class_names": ["gluon", "quark"]}
 # nova_cvn groups its channels by view: the 3 test channels as 3 views of 1 channel (MicroBooNE's wire planes)
@@ -91,12 +91,12 @@ def test_segmenter_batchnorm_off_is_possible(name: str) -> None:
 
 
 def test_unknown_model_lists_valid_names() -> None:
-    with pytest.raises(KeyError, match=r"unknown model 'vgg99'.*komiske_cnn.*resnet"):
+    with pytest.raises(ValueError, match=r"unknown model 'vgg99'.*komiske_cnn.*resnet"):
         create_model("vgg99")
 
 
 def test_bad_argument_names_the_model() -> None:
-    with pytest.raises(TypeError, match="bad arguments for model 'resnet'"):
+    with pytest.raises(ValueError, match="bad arguments for model 'resnet'"):
         create_model("resnet", depth_multiplier=3)
 
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from detcnn.io.images import ImageWriter
-from detcnn.train import build_model, load_network
+from detcnn.io.images import ImageFile, ImageWriter
+from detcnn.tasks import TASKS
 from detcnn.training.data import H5Source, TensorSource, open_source, predict
 from detcnn.training.device import seed_everything
 from detcnn.training.loop import TrainSettings, fit
-from detcnn.training.tasks import make_task
+from detcnn.training.network import build_model, load_network
 
 ATTRS = {"channels": ["a", "b"], "class_names": ["background", "signal"]}
 
@@ -42,8 +42,8 @@ def test_fit_learns_and_keeps_the_best_epoch() -> None:
     model, _ = build_model("komiske_cnn", {"filters": [8, 8, 8], "dense": 16}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=6, batch_size=64, lr=3e-3, patience=2)
     seen: list[dict] = []
-    model, history = fit(model, train, val, make_task("classification", ATTRS), settings, torch.device("cpu"), gen,
-                         seen.append, progress=False)  # fmt: skip
+    model, history = fit(model, train, val, TASKS["classification"].plugin(ATTRS, {}), settings, torch.device("cpu"),
+                         gen, seen.append, progress=False)  # fmt: skip
     assert seen == history.rows
     assert history.rows[-1]["val/auc"] > 0.95
     assert history.rows[0]["train/loss"] > history.rows[-1]["train/loss"]
@@ -56,11 +56,11 @@ def test_fit_learns_and_keeps_the_best_epoch() -> None:
 
 def test_streamed_source_matches_memory(tmp_path: Path) -> None:
     X, y = toy_images(1000, seed=2)
-    path = write_split(tmp_path / "train.h5", X, y)
-    streamed = H5Source(path, block_rows=256)
-    memory = open_source(path, max_memory_gb=1.0)
+    images = ImageFile(write_split(tmp_path / "train.h5", X, y))
+    streamed = H5Source(images, block_rows=256)
+    memory = open_source(images, max_memory_gb=1.0)
     assert isinstance(memory, TensorSource)
-    assert isinstance(open_source(path, max_memory_gb=1e-6), H5Source)
+    assert isinstance(open_source(images, max_memory_gb=1e-6), H5Source)
     a, b = streamed.scaling(), memory.scaling()
     torch.testing.assert_close(a.mean, b.mean)
     torch.testing.assert_close(a.std, b.std)
@@ -96,8 +96,8 @@ def test_training_on_the_gpu(amp: bool) -> None:
     model, _ = build_model("resnet", {"width": 8, "layers": [1, 1]}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=4, batch_size=64, lr=3e-3, patience=4, amp=amp)
     device = torch.device("cuda")
-    model, history = fit(model, train, val, make_task("classification", ATTRS), settings, device, seed_everything(0),
-                         progress=False)  # fmt: skip
+    model, history = fit(model, train, val, TASKS["classification"].plugin(ATTRS, {}), settings, device,
+                         seed_everything(0), progress=False)  # fmt: skip
     assert next(model.parameters()).device.type == "cuda"
     assert history.rows[-1]["val/auc"] > 0.95
 
@@ -117,13 +117,14 @@ def test_streamed_pixel_targets_and_row_selection_match_memory(tmp_path: Path) -
     with ImageWriter(path, X.shape[1:], ATTRS) as w:
         w.append(X, y, {"dummy": np.zeros(300)}, pixels={"y_pix": y_pix}, truth={"nu_energy": np.arange(300.0)})
     rows = y == 0
-    memory = open_source(path, 1.0, "y_pix", rows)
-    streamed = open_source(path, 1e-9, "y_pix", rows)
+    images = ImageFile(path)
+    memory = open_source(images, 1.0, "y_pix", rows)
+    streamed = open_source(images, 1e-9, "y_pix", rows)
     assert isinstance(memory, TensorSource) and isinstance(streamed, H5Source)
     assert len(streamed) == int(rows.sum())
     np.testing.assert_array_equal(streamed.labels, y_pix[rows])
     xs, ts = zip(*streamed.batches(64, shuffle=False), strict=True)
     np.testing.assert_array_equal(torch.cat(xs).numpy(), X[rows])
     np.testing.assert_array_equal(torch.cat(ts).numpy(), memory.labels)
-    energy = open_source(path, 1e-9, "truth/nu_energy", rows)
+    energy = open_source(images, 1e-9, "truth/nu_energy", rows)
     np.testing.assert_array_equal(energy.labels, np.flatnonzero(rows).astype(float))

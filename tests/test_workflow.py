@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,8 @@ def test_tasks_can_be_turned_off(workdir: Path) -> None:
         config_path.write_text(original)
     assert result.returncode == 0, result.stderr
     planned = _planned_jobs(result.stdout)
-    assert "report_segmentation" not in planned and "report_regression" not in planned, planned
+    for task in ("segmentation", "pixel_regression", "energy_regression"):
+        assert f"report_{task}" not in planned, planned
     assert planned["report_classification"] == 3
     for model in ("unet", "unet_energy", "nova_energy", "pixel_cuts", "calorimetric"):
         assert f"model={model}" not in result.stdout
@@ -196,3 +198,37 @@ def test_tasks_can_be_turned_off(workdir: Path) -> None:
 def test_lint_is_clean(workdir: Path) -> None:
     result = snakemake(workdir, "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _dry_run_with(tmp_path: Path, edit: Callable[[dict], None]) -> subprocess.CompletedProcess[str]:
+    """``snakemake -n`` on the tiny config after ``edit``, in a fresh folder (nothing has run there)."""
+    shutil.copy(ROOT / "Snakefile", tmp_path / "Snakefile")
+    shutil.copytree(ROOT / "workflow", tmp_path / "workflow")
+    (tmp_path / "config").mkdir()
+    cfg = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+    edit(cfg)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return snakemake(tmp_path, "-n")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda c: c["models"]["cnn"].update(arch="resnet_typo"),
+         ["models.cnn.arch", "unknown model 'resnet_typo'", "komiske_cnn", "resnet"]),
+        (lambda c: c["models"]["cnn"].update(arch="unet"),
+         ["models.cnn.arch", "needs a classifier but 'unet' is a segmenter", "komiske_cnn"]),
+        (lambda c: c["datasets"]["nu"]["hit_images"].update(n_pix=18),
+         ["models.unet", "cannot take 18x18 images", "nearest valid sizes 16 or 20"]),
+    ],
+    ids=["unknown-arch", "segmenter-for-classification", "unet-image-size"],
+)  # fmt: skip
+def test_config_mistakes_stop_the_dry_run(tmp_path: Path, edit: Callable[[dict], None], expected: list[str]) -> None:
+    """Fail fast: a mistake in the config stops ``snakemake -n``, before any job, with the valid choices (the
+    other checks, tested on their own in test_config_checks.py, run the same way)."""
+    result = _dry_run_with(tmp_path, edit)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    for text in expected:
+        assert text in message, message[-2000:]
+    assert "Job stats" not in message and not (tmp_path / "results").exists()

@@ -1,7 +1,10 @@
 """The ``detcnn`` command line: one subcommand per stage, called by the Snakemake rules and by users.
 
-Structured settings (a dataset's or a model's config section) are passed as JSON objects, so a rule
-hands over exactly the part of ``config/config.yaml`` that its output depends on.
+Argument parsing only: every subcommand hands its flags to the ``run`` of its stage (:mod:`detcnn.stages`).
+Structured settings (a dataset's or a model's config section) are passed as JSON objects, so a rule hands
+over exactly the part of ``config/config.yaml`` that its output depends on. Every file a stage reads or
+writes is a flag of its own. A mistake in the user's input or config ends with one line naming the file or
+key and the fix (exit code 2); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,150 +18,107 @@ from pathlib import Path
 from typing import Any
 
 from detcnn.config import parse_json_arg
-from detcnn.errors import InputError
-from detcnn.tracking import resolve_uri
+from detcnn.errors import ConfigError, InputError
 
 Handler = Callable[[argparse.Namespace], Any]
 
 
+def _flag_parent(*flags: tuple[str, dict[str, Any]]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    for name, kwargs in flags:
+        parent.add_argument(name, **kwargs)
+    return parent
+
+
+# Flags shared by several stages, each declared once. No defaults copied from the schema: the rules pass the
+# config's values; the tracking URI's default (None) is the SQLite store under results/.
+SEED = _flag_parent(("--seed", {"type": int, "required": True, "help": "the config's master seed"}))
+DATASET = _flag_parent(("--dataset", {"required": True, "help": "the dataset's name in the config"}))
+TRACKING = _flag_parent(("--tracking-uri", {"default": None, "help": "MLflow URI (default: results/mlflow/mlflow.db)"}))
+THREADS = _flag_parent(("--threads", {"type": int, "default": 1, "help": "CPU threads (the rule's threads)"}))
+WORKING_POINTS = _flag_parent(
+    ("--efficiencies", {"nargs": "+", "type": float, "required": True, "help": "signal efficiencies (evaluate)"}),
+)
+EVALUATION = _flag_parent(
+    ("--purities", {"nargs": "+", "type": float, "required": True, "help": "signal purities (evaluate)"}),
+)
+BOOTSTRAP = _flag_parent(("--n-bootstrap", {"type": int, "required": True, "help": "bootstrap resamples"}))
+
+
+def _path(p: argparse.ArgumentParser, *names: str, nargs: str | None = None, required: bool = True) -> None:
+    for name in names:
+        p.add_argument(f"--{name}", type=Path, nargs=nargs, required=required)
+
+
+def _figure(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got '{text}'")
+    return name, Path(path)
+
+
 def _generate(a: argparse.Namespace) -> Any:
-    gen = parse_json_arg(a.generate_config, "generate-config")
-    result = GENERATORS[a.source](a, gen)
-    if a.stats:
-        from detcnn.io.atomic import write_json
+    from detcnn.stages import generate
 
-        write_json(a.stats, result)
-    return result
-
-
-def _generate_jets(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]:
-    from detcnn.generate.pythia_jets import JetSelection, generate_shard, shard_seed
-
-    seed = shard_seed(a.seed, a.sample, a.shard)
-    stats = generate_shard(
-        a.out, sample=a.sample, n_jets=int(gen["n_jets_per_shard"]), seed=seed, ecm=float(gen["ecm"]),
-        pthat_min=float(gen["pthat_min"]), pthat_max=float(gen["pthat_max"]),
-        selection=JetSelection(**gen.get("jet", {})), batch_size=int(gen.get("batch_size", 400)),
-        progress=not a.quiet,
-    )  # fmt: skip
-    return {**stats.__dict__, "kept_fraction": stats.kept_fraction, "jets_per_s": stats.n_jets / stats.total_seconds,
-            "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip
-
-
-def _generate_hits(a: argparse.Namespace, gen: dict[str, Any]) -> dict[str, Any]:
-    from detcnn.generate.lartpc.events import generate_hits_shard, shard_seed
-    from detcnn.generate.lartpc.settings import SimSettings
-
-    settings = SimSettings.from_config(gen.get("detector"))
-    return generate_hits_shard(
-        a.out, sample=a.sample, n_events=int(gen["n_events_per_shard"]), seed=shard_seed(a.seed, a.sample, a.shard),
-        settings=settings, progress=not a.quiet,
-    )  # fmt: skip
-
-
-GENERATORS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], dict[str, Any]]] = {
-    "pythia_jets": _generate_jets,
-    "detector_sim": _generate_hits,
-}
-SAMPLES = {"pythia_jets": ("quark", "gluon"), "detector_sim": ("nue_cc", "numu_cc", "nc")}
+    return generate.run(source=a.source, sample=a.sample, shard=a.shard, seed=a.seed, events=a.events, stats=a.stats,
+                        cfg=parse_json_arg(a.generate_config, "generate-config"), progress=not a.quiet)  # fmt: skip
 
 
 def _rasterise(a: argparse.Namespace) -> Any:
-    from detcnn.config import config_hash, event_kind
-    from detcnn.io.atomic import write_json
+    from detcnn.stages import rasterise
 
-    ds = parse_json_arg(a.dataset_config, "dataset-config")
-    outputs = {"train": a.train, "val": a.val, "test": a.test}
-    common = {"split": ds["split"], "seed": a.seed, "config_hash": config_hash(ds), "dataset": a.dataset,
-              "branches": ds.get("branches"), "progress": not a.quiet}  # fmt: skip
-    stats = RASTERISERS[event_kind(ds)](a.inputs, outputs, ds, common)
-    if a.stats:
-        write_json(a.stats, stats)
-    return stats
-
-
-def _rasterise_hits(inputs: list[Path], outputs: dict[str, Path], ds: dict[str, Any], common: dict) -> Any:
-    from detcnn.physics.hit_images import HitImageSpec
-    from detcnn.rasterise_hits import DEFAULT_TRUTH, rasterise_hits
-
-    img = dict(ds.get("hit_images", {}))
-    volume, empty = img.pop("volume_cm", None), img.pop("empty_events", "drop")
-    step_size = int(img.pop("chunk_events", 2_000))
-    img = {k: tuple(v) if isinstance(v, list) else v for k, v in img.items()}
-    if ds.get("source") == "detector_sim":
-        from detcnn.generate.lartpc.settings import CLASS_NAMES, SimSettings
-
-        lx, ly, lz = SimSettings.from_config(ds.get("generate", {}).get("detector")).volume
-        volume = volume or [[0.0, lx], [-ly / 2, ly / 2], [0.0, lz]]
-        class_names, truth = CLASS_NAMES, DEFAULT_TRUTH
-    else:
-        class_names, truth = ds.get("class_names") or [], ds.get("truth", [])
-        if not class_names:
-            raise ValueError("a root_files dataset of hits needs 'class_names' (one per label value)")
-    return rasterise_hits(
-        inputs, outputs, spec=HitImageSpec(**img), class_names=class_names, volume_cm=volume, truth=truth,
-        empty_events=empty, step_size=step_size, **common,
-    )  # fmt: skip
-
-
-def _rasterise_jets(inputs: list[Path], outputs: dict[str, Path], ds: dict[str, Any], common: dict) -> Any:
-    from detcnn.physics.jet_images import ImageSpec
-    from detcnn.rasterise import rasterise_jets
-
-    img = dict(ds.get("images", {}))
-    if "channels" in img:
-        img["channels"] = tuple(img["channels"])
-    return rasterise_jets(inputs, outputs, spec=ImageSpec(**img), step_size=int(ds.get("chunk_size", 20_000)), **common)
-
-
-RASTERISERS = {"jets": _rasterise_jets, "hits": _rasterise_hits}
+    return rasterise.run(inputs=a.inputs, train=a.train, val=a.val, test=a.test, stats=a.stats, dataset=a.dataset,
+                         ds=parse_json_arg(a.dataset_config, "dataset-config"), seed=a.seed,
+                         progress=not a.quiet)  # fmt: skip
 
 
 def _init_tracking(a: argparse.Namespace) -> Any:
-    from detcnn.io.atomic import write_json
-    from detcnn.tracking import init_store, resolve_uri
+    from detcnn.stages import init_tracking
 
-    info = init_store(resolve_uri(a.uri))
-    write_json(a.marker, info)
-    return info
+    return init_tracking.run(uri=a.uri, marker=a.marker)
 
 
 def _train(a: argparse.Namespace) -> Any:
-    from detcnn.train import train_network
+    from detcnn.stages import train
+    from detcnn.tracking import resolve_uri
 
-    return train_network(
-        a.train, a.val, a.out_dir, dataset=a.dataset, model_name=a.model,
-        model_cfg=parse_json_arg(a.model_config, "model-config"), seed=a.seed, threads=a.threads,
-        tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet,
+    return train.run(
+        train=a.train, val=a.val, weights=a.weights, config=a.config, history=a.history, run_info=a.run,
+        dataset=a.dataset, model=a.name, model_cfg=parse_json_arg(a.model_config, "model-config"), seed=a.seed,
+        threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet,
     )  # fmt: skip
 
 
 def _fit_baseline(a: argparse.Namespace) -> Any:
-    from detcnn.baseline import fit_cut_baseline
+    from detcnn.stages import fit_baseline
+    from detcnn.tracking import resolve_uri
 
-    return fit_cut_baseline(
-        a.train, a.out_dir, dataset=a.dataset, name=a.name, cfg=parse_json_arg(a.baseline_config, "baseline-config"),
-        working_points=a.efficiencies, tracking_uri=resolve_uri(a.tracking_uri),
+    return fit_baseline.run(
+        train=a.train, cuts=a.cuts, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
+        cfg=parse_json_arg(a.baseline_config, "baseline-config"), tracking_uri=resolve_uri(a.tracking_uri),
     )  # fmt: skip
 
 
 def _evaluate(a: argparse.Namespace) -> Any:
-    from detcnn.evaluate import evaluate_model
+    from detcnn.stages import evaluate
+    from detcnn.tracking import resolve_uri
 
-    return evaluate_model(
-        a.model_path, a.test, a.out_dir, kind=a.kind, dataset=a.dataset, model_name=a.model,
-        efficiencies=a.efficiencies, n_bootstrap=a.n_bootstrap, seed=a.seed, tracking_uri=resolve_uri(a.tracking_uri),
-        threads=a.threads, purities=a.purities,
+    return evaluate.run(
+        model=a.model_file, kind=a.kind, test=a.test, history=a.history, scores=a.scores, metrics=a.metrics,
+        plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies, purities=a.purities,
+        n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri),
     )  # fmt: skip
 
 
 def _report(a: argparse.Namespace) -> Any:
-    from detcnn.report.compare import make_report
+    from detcnn.stages import report
 
-    return make_report(
-        a.evals, a.test, a.out_dir, dataset=a.dataset, task=a.task, efficiencies=a.efficiencies,
-        n_bootstrap=a.n_bootstrap, seed=a.seed,
-    )  # fmt: skip
+    figures = dict(a.figure or [])
+    if len(figures) != len(a.figure or []):
+        raise ConfigError("a figure name is given twice", key="--figure")
+    return report.run(metrics=a.metrics, scores=a.scores, test=a.test, table=a.table, csv=a.csv, summary=a.summary,
+                      figures=figures, dataset=a.dataset, task=a.task, n_bootstrap=a.n_bootstrap,
+                      seed=a.seed)  # fmt: skip
 
 
 def _models(a: argparse.Namespace) -> Any:
@@ -167,83 +127,72 @@ def _models(a: argparse.Namespace) -> Any:
     return list_models()
 
 
+def _catalogue(a: argparse.Namespace) -> Any:
+    from detcnn import catalogue
+    from detcnn.models import list_models, model_task
+
+    return {
+        "sources": {k: {"samples": list(m.SAMPLES), "events": m.EVENTS} for k, m in catalogue.SOURCES.items()},
+        "tasks": {k: {"network": m.NETWORK, "figures": list(m.FIGURES), "headline": m.HEADLINE[0]}
+                  for k, m in catalogue.TASKS.items()},
+        "baselines": {k: m.TASK for k, m in catalogue.BASELINES.items()},
+        "models": {name: model_task(name) for name in list_models()},
+    }  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="detcnn", description=__doc__.split("\n")[0])
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def cmd(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help)
+    def cmd(name: str, handler: Handler, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, parents=list(parents))
         sp.set_defaults(handler=handler)
         return sp
 
-    g = cmd("generate", _generate, "generate one shard of events (ROOT): Pythia jets or detector-simulation hits")
-    g.add_argument("--source", choices=sorted(GENERATORS), default="pythia_jets")
-    g.add_argument("--sample", required=True, choices=[s for v in SAMPLES.values() for s in v])
+    g = cmd("generate", _generate, "generate one shard of events (ROOT) of a source", SEED)
+    g.add_argument("--source", required=True, help="a source (`detcnn catalogue` lists them)")
+    g.add_argument("--sample", required=True)
     g.add_argument("--shard", type=int, required=True)
-    g.add_argument("--seed", type=int, required=True, help="the config's seed; the shard's seed derives from it")
     g.add_argument("--generate-config", required=True, help="JSON of the dataset's 'generate' section")
-    g.add_argument("--out", required=True, type=Path)
-    g.add_argument("--stats", type=Path, help="write generation statistics here (JSON)")
+    _path(g, "events", "stats")
 
-    r = cmd("rasterise", _rasterise, "ROOT jets or hits -> train/val/test image files (HDF5)")
-    r.add_argument("--inputs", nargs="+", required=True, type=Path)
-    for s in ("train", "val", "test"):
-        r.add_argument(f"--{s}", required=True, type=Path)
-    r.add_argument("--dataset", required=True)
+    r = cmd("rasterise", _rasterise, "ROOT jets or hits -> train/val/test image files (HDF5)", SEED, DATASET)
+    _path(r, "inputs", nargs="+")
+    _path(r, "train", "val", "test", "stats")
     r.add_argument("--dataset-config", required=True, help="JSON of the dataset's config section")
-    r.add_argument("--seed", type=int, required=True)
-    r.add_argument("--stats", type=Path)
 
     t = cmd("init-tracking", _init_tracking, "create the MLflow store before parallel jobs log to it")
     t.add_argument("--uri", default=None, help="tracking URI (default: the SQLite store under results/)")
-    t.add_argument("--marker", required=True, type=Path)
+    _path(t, "marker")
 
-    tr = cmd("train", _train, "train a network on a dataset's train split")
-    tr.add_argument("--train", required=True, type=Path)
-    tr.add_argument("--val", required=True, type=Path)
-    tr.add_argument("--out-dir", required=True, type=Path)
-    tr.add_argument("--dataset", required=True)
-    tr.add_argument("--model", required=True)
-    tr.add_argument("--model-config", required=True, help="JSON: {arch, args, train}")
-    tr.add_argument("--seed", type=int, required=True)
-    tr.add_argument("--threads", type=int, default=1)
-    tr.add_argument("--tracking-uri", default=None, help="default: the SQLite store under results/")
+    tr = cmd("train", _train, "train a network on a dataset's train split", SEED, DATASET, THREADS, TRACKING)
+    _path(tr, "train", "val", "weights", "config", "history", "run")
+    tr.add_argument("--name", required=True, help="the model's name under 'models'")
+    tr.add_argument("--model-config", required=True, help="JSON: {arch, args, task, task_args, train}")
 
-    b = cmd("fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split")
-    b.add_argument("--train", required=True, type=Path)
-    b.add_argument("--out-dir", required=True, type=Path)
-    b.add_argument("--dataset", required=True)
-    b.add_argument("--name", required=True)
+    b = cmd("fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET, WORKING_POINTS,
+            TRACKING)  # fmt: skip
+    _path(b, "train", "cuts")
+    b.add_argument("--name", required=True, help="the baseline's name under 'baselines'")
     b.add_argument("--baseline-config", required=True, help="JSON: {kind, observables, ...}")
-    b.add_argument("--efficiencies", nargs="+", type=float, default=[0.3, 0.5])
-    b.add_argument("--tracking-uri", default=None, help="default: the SQLite store under results/")
 
-    e = cmd("evaluate", _evaluate, "score the test split with a network or a baseline")
-    e.add_argument("--model-path", required=True, type=Path)
+    e = cmd("evaluate", _evaluate, "score the test split with a network or a baseline", SEED, DATASET, THREADS,
+            TRACKING, WORKING_POINTS, EVALUATION, BOOTSTRAP)  # fmt: skip
+    _path(e, "model-file", "test", "scores", "metrics", "plot")
+    _path(e, "history", required=False)
     e.add_argument("--kind", required=True, choices=["network", "cuts"])
-    e.add_argument("--test", required=True, type=Path)
-    e.add_argument("--out-dir", required=True, type=Path)
-    e.add_argument("--dataset", required=True)
-    e.add_argument("--model", required=True)
-    e.add_argument("--efficiencies", nargs="+", type=float, default=[0.3, 0.5])
-    e.add_argument("--purities", nargs="+", type=float, default=[0.8, 0.9], help="multiclass: signal purities")
-    e.add_argument("--n-bootstrap", type=int, default=200)
-    e.add_argument("--seed", type=int, required=True)
-    e.add_argument("--threads", type=int, default=1)
-    e.add_argument("--tracking-uri", default=None, help="default: the SQLite store under results/")
+    e.add_argument("--name", required=True, help="the model's or baseline's name")
 
-    rp = cmd("report", _report, "comparison table and plots of every evaluated model of a dataset")
-    rp.add_argument("--evals", nargs="+", required=True, type=Path)
-    rp.add_argument("--test", required=True, type=Path)
-    rp.add_argument("--out-dir", required=True, type=Path)
-    rp.add_argument("--dataset", required=True)
-    rp.add_argument("--task", default="classification")
-    rp.add_argument("--efficiencies", nargs="+", type=float, default=[0.3, 0.5])
-    rp.add_argument("--n-bootstrap", type=int, default=200)
-    rp.add_argument("--seed", type=int, required=True)
+    rp = cmd("report", _report, "comparison table and figures of every evaluated model of a dataset's task", SEED,
+             DATASET, BOOTSTRAP)  # fmt: skip
+    _path(rp, "metrics", "scores", nargs="+")
+    _path(rp, "test", "table", "csv", "summary")
+    rp.add_argument("--task", required=True)
+    rp.add_argument("--figure", type=_figure, action="append", metavar="NAME=PATH", help="one per figure of the task")
 
     cmd("models", _models, "list the registered model names")
+    cmd("catalogue", _catalogue, "list the sources, tasks, baseline kinds and models")
     return p
 
 
@@ -252,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = args.handler(args)
-    except (InputError, KeyError, ValueError, FileNotFoundError) as exc:
+    except InputError as exc:  # the user's file or config (ConfigError included); bugs keep their traceback
         print(f"detcnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
     if result is not None:

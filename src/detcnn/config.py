@@ -1,26 +1,14 @@
-"""Reading the workflow config: datasets, models and the hashes that tie files to the config."""
+"""The config as the stages receive it: JSON sections passed by the rules, and the hash that ties a file to
+the config section it was made from."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from detcnn.errors import InputError
-
-
-def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a YAML config file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("config file does not exist", path=path, fix="pass the path of config/config.yaml")
-    with path.open() as fh:
-        return yaml.safe_load(fh) or {}
+from detcnn.errors import ConfigError
 
 
 def config_hash(section: Mapping[str, Any]) -> str:
@@ -30,23 +18,11 @@ def config_hash(section: Mapping[str, Any]) -> str:
 
 
 def parse_json_arg(text: str, what: str) -> dict[str, Any]:
-    """Parse a JSON object passed on the command line by a Snakemake rule."""
+    """Parse a JSON object passed on the command line by a Snakemake rule (option ``--{what}``)."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--{what} is not valid JSON: {exc}") from exc
+        raise ConfigError(f"--{what} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
-        raise ValueError(f"--{what} must be a JSON object, got {type(value).__name__}")
+        raise ConfigError(f"--{what} must be a JSON object, got {type(value).__name__}")
     return value
-
-
-#: What a source's events are: jets (constituents) or detector hits.
-SOURCE_EVENTS = {"pythia_jets": "jets", "detector_sim": "hits"}
-
-
-def event_kind(dataset: Mapping[str, Any]) -> str:
-    """``"jets"`` or ``"hits"``: fixed by the source, or the ``events`` key of a root_files dataset."""
-    kind = SOURCE_EVENTS.get(dataset.get("source", "pythia_jets")) or dataset.get("events", "jets")
-    if kind not in ("jets", "hits"):
-        raise ValueError(f"events must be 'jets' or 'hits', got '{kind}'")
-    return kind

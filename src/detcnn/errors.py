@@ -1,4 +1,8 @@
-"""Exceptions that tell a physicist what went wrong with their input and how to fix it."""
+"""Exceptions that tell a physicist what went wrong with their input and how to fix it.
+
+These are the only exceptions the ``detcnn`` command line turns into one line (and exit code 2): they mean
+"your file or your config", never "our bug". Anything else keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -23,3 +27,16 @@ class InputError(ValueError):
         super().__init__(msg)
         self.path = path
         self.branch = branch
+
+
+class ConfigError(InputError):
+    """A config value that cannot work: an unknown name, a setting of the wrong kind, an image size a
+    network cannot take. The message names the config key (where known) and the valid choices."""
+
+    def __init__(self, what: str, *, key: str | None = None, fix: str = "") -> None:
+        super().__init__(f"config '{key}': {what}" if key else what, fix=fix)
+        self.what, self.key, self.fix = what, key, fix
+
+    def under(self, prefix: str) -> ConfigError:
+        """The same error with its key placed under ``prefix`` (e.g. ``arch`` -> ``models.cnn.arch``)."""
+        return ConfigError(self.what, key=f"{prefix}.{self.key}" if self.key else prefix, fix=self.fix)

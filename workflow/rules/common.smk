@@ -1,35 +1,35 @@
 # Helpers and input functions shared by the rules. Validation first: a config that does not match
-# workflow/schemas/config.schema.yaml stops the workflow before anything runs.
+# workflow/schemas/config.schema.yaml, or names an unknown source, task, baseline kind or network (or a
+# network that cannot take its dataset's images), stops the workflow before anything runs.
+# The tables (sources and their samples, tasks and their figures, baseline kinds and their task) come from
+# the package's catalogue: nothing here names a task, a source or a kind.
 import json
+from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from detcnn.catalogue import TASKS, applies, entry_task, samples, task_figures
+from detcnn.config_checks import check_config
+from detcnn.errors import ConfigError
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+try:
+    check_config(config)
+except ConfigError as exc:
+    raise WorkflowError(f"the config cannot run: {exc}") from None
 
 SEED = int(config["seed"])
 TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
 EFFICIENCIES = [float(e) for e in config["evaluate"]["efficiencies"]]
 PURITIES = [float(p) for p in config["evaluate"]["purities"]]
-SAMPLES = {"pythia_jets": ["quark", "gluon"], "detector_sim": ["nue_cc", "numu_cc", "nc"]}
-# The task of each baseline kind (networks name theirs under 'task').
-BASELINE_TASKS = {
-    "single_cut": "classification",
-    "rectangular_cuts": "classification",
-    "sequential_cuts": "classification",
-    "pixel_cuts": "segmentation",
-    "calorimetric": "energy_regression",
-    "pixel_calibration": "pixel_regression",
-}
-# Binary classification baselines only make sense on two-class (jet) datasets, sequential cuts on multiclass.
-BINARY_ONLY = {"single_cut", "rectangular_cuts"}
 ENV = "../envs/detcnn.yaml"
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_]+",
-    task="classification|segmentation|pixel_regression|energy_regression",
     sample="[A-Za-z0-9_]+",
     shard="[0-9]+",
 
@@ -43,34 +43,16 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def is_multiclass(dataset):
-    ds = config["datasets"][dataset]
-    return ds["source"] == "detector_sim" or len(ds.get("class_names", [])) > 2
-
-
-def applies_to(entry, dataset, task):
-    """A model or baseline runs on a dataset that lists its task, and on those it lists under 'datasets' (all
-    by default); cut kinds for two classes only where there are two, sequential cuts where there are more."""
-    tasks = config["datasets"][dataset]["tasks"]
-    if entry.get("kind") in BINARY_ONLY and is_multiclass(dataset):
-        return False
-    if entry.get("kind") == "sequential_cuts" and not is_multiclass(dataset):
-        return False
-    return task in tasks and dataset in entry.get("datasets", list(config["datasets"]))
-
-
-def entry_task(entry):
-    return BASELINE_TASKS[entry["kind"]] if "kind" in entry else entry.get("task", "classification")
-
-
 def _entries(section, dataset, task):
     """Names under 'models' or 'baselines' that run on ``dataset`` (for ``task`` only, when given)."""
-    chosen = []
-    for name, entry in config.get(section, {}).items():
-        own = entry_task(entry)
-        if applies_to(entry, dataset, own) and task in (None, own):
-            chosen.append(name)
-    return chosen
+    ds = config["datasets"][dataset]
+    return [
+        name
+        for name, entry in config.get(section, {}).items()
+        if dataset in entry.get("datasets", list(config["datasets"]))
+        and applies(entry, ds)
+        and task in (None, entry_task(entry))
+    ]
 
 
 def networks(dataset, task=None):
@@ -99,48 +81,38 @@ def all_reports():
 
 
 def event_files(wildcards):
-    """The ROOT files of a dataset: generated shards, or the user's own files."""
+    """The ROOT files of a dataset: its source's generated shards, or the user's own files."""
     ds = dataset_cfg(wildcards)
-    if ds["source"] == "root_files":
+    if not samples(ds):
         return ds["files"]
     return expand(
         rules.generate.output.events,
         dataset=wildcards.dataset,
-        sample=SAMPLES[ds["source"]],
+        sample=samples(ds),
         shard=range(ds["generate"]["shards"]),
     )
 
 
-def trained_model(wildcards):
-    kind = model_kind(wildcards)
-    target = rules.train.output.weights if kind == "network" else rules.fit_baseline.output.cuts
-    return target.format(dataset=wildcards.dataset, model=wildcards.model)
+def model_files(wildcards):
+    """What the evaluate rule reads of a model: a network's weights and training history, or a baseline's cuts."""
+    if model_kind(wildcards) == "network":
+        return {
+            "model": rules.train.output.weights.format(**wildcards),
+            "history": rules.train.output.history.format(**wildcards),
+        }
+    return {"model": rules.fit_baseline.output.cuts.format(**wildcards)}
 
 
-def evaluations(wildcards):
-    models = networks(wildcards.dataset, wildcards.task) + baselines(wildcards.dataset, wildcards.task)
-    return expand(rules.evaluate.output.metrics, dataset=wildcards.dataset, model=models)
+def evaluation_files(dataset, task, output):
+    """The ``output`` (``metrics`` or ``scores``) of the evaluation of every model of ``task`` on ``dataset``."""
+    models = networks(dataset, task) + baselines(dataset, task)
+    return expand(rules.evaluate.output[output], dataset=dataset, model=models)
 
 
-# report rules (report.smk): one output folder per dataset and task, shared params and command
-REPORT = "results/report/{dataset}/{task}/"
-
-
-def report_params():
-    return {
-        "evals": lambda w, input: [str(p).rsplit("/", 1)[0] for p in input.metrics],
-        "seed": SEED,
-        "n_bootstrap": config["evaluate"]["n_bootstrap"],
-        "efficiencies": EFFICIENCIES,
-    }
-
-
-def figure(name, caption):
-    return report(f"{REPORT}{name}", caption=f"../report/{caption}.rst", category="{dataset}", subcategory="{task}")
-
-
-REPORT_SHELL = (
-    "detcnn report --evals {params.evals:q} --test {input.test} --out-dir results/report/{wildcards.dataset}/{wildcards.task}"
-    " --dataset {wildcards.dataset} --task {wildcards.task} --efficiencies {params.efficiencies}"
-    " --n-bootstrap {params.n_bootstrap} --seed {params.seed} > {log} 2>&1"
-)
+def report_file(task, name, caption):
+    """A report output of ``task``, shown by ``snakemake --report`` with the caption
+    workflow/report/<task>/<caption>.rst, or the generic one when the task has none of its own."""
+    path = f"results/report/{{dataset}}/{task}/{name}"
+    own = Path(workflow.basedir) / "workflow" / "report" / task / f"{caption}.rst"
+    rst = f"../report/{task}/{caption}.rst" if own.is_file() else "../report/figure.rst"
+    return report(path, caption=rst, category="{dataset}", subcategory=task)

@@ -21,14 +21,14 @@ rule fit_baseline:
     conda:
         ENV
     shell:
-        "detcnn fit-baseline --train {input.train} --out-dir results/models/{wildcards.dataset}/{wildcards.model}"
-        " --dataset {wildcards.dataset} --name {wildcards.model} --baseline-config {params.baseline:q}"
-        " --efficiencies {params.efficiencies} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        "detcnn fit-baseline --train {input.train} --cuts {output.cuts} --dataset {wildcards.dataset}"
+        " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
+        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        model=trained_model,
+        unpack(model_files),
         test=rules.rasterise.output.test,
         store=ancient(rules.init_tracking.output.marker),
     output:
@@ -37,6 +37,7 @@ rule evaluate:
         plot="results/eval/{dataset}/{model}/plot.png",
     params:
         kind=model_kind,
+        history=lambda w, input: f"--history {input.history}" if input.get("history") else "",
         seed=SEED,
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         efficiencies=EFFICIENCIES,
@@ -51,7 +52,8 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "detcnn evaluate --model-path {input.model} --kind {params.kind} --test {input.test}"
-        " --out-dir results/eval/{wildcards.dataset}/{wildcards.model} --dataset {wildcards.dataset}"
-        " --model {wildcards.model} --efficiencies {params.efficiencies} --purities {params.purities}"
-        " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        "detcnn evaluate --model-file {input.model} --kind {params.kind} {params.history} --test {input.test}"
+        " --scores {output.scores} --metrics {output.metrics} --plot {output.plot} --dataset {wildcards.dataset}"
+        " --name {wildcards.model} --efficiencies {params.efficiencies} --purities {params.purities}"
+        " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads}"
+        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

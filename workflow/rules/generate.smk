@@ -1,5 +1,5 @@
-# generate: one shard per job (sample x shard), Pythia jets or simulated detector hits, each shard with its own
-# seed derived from the config seed.
+# generate: one shard per job (sample x shard) of the dataset's source, each shard with its own seed derived
+# from the config seed.
 
 
 rule generate:
@@ -22,4 +22,4 @@ rule generate:
         ENV
     shell:
         "detcnn generate --source {params.source} --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
-        " --generate-config {params.generate:q} --out {output.events} --stats {output.stats} > {log} 2>&1"
+        " --generate-config {params.generate:q} --events {output.events} --stats {output.stats} > {log} 2>&1"

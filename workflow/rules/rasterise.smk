@@ -1,4 +1,4 @@
-# rasterise: all event files of a dataset -> one image file per split.
+# rasterise: all event files of a dataset -> one image file per split, and the statistics of the step.
 
 
 rule rasterise:
@@ -24,5 +24,5 @@ rule rasterise:
         ENV
     shell:
         "detcnn rasterise --inputs {input:q} --train {output.train} --val {output.val} --test {output.test}"
-        " --dataset {wildcards.dataset} --dataset-config {params.dataset:q} --seed {params.seed}"
-        " --stats {output.stats} > {log} 2>&1"
+        " --stats {output.stats} --dataset {wildcards.dataset} --dataset-config {params.dataset:q}"
+        " --seed {params.seed} > {log} 2>&1"

@@ -1,84 +1,42 @@
-# report: every evaluated model of one task of a dataset side by side, one rule per kind of task (their
-# figures differ); outputs wrapped in report() for `snakemake --report report.html`.
-
-rule report_classification:
-    input:
-        metrics=evaluations,
-        test=rules.rasterise.output.test,
-    output:
-        table=figure("comparison.md", "comparison"),
-        csv=f"{REPORT}comparison.csv",
-        summary=f"{REPORT}summary.json",
-        roc=figure("roc.png", "roc"),
-        auc_params=figure("auc_vs_parameters.png", "auc_vs_parameters"),
-        images=figure("mean_images.png", "mean_images"),
-        observables=figure("observables.png", "observables"),
-        examples=figure("examples.png", "examples"),
-        confusion=figure("confusion.png", "confusion"),
-    wildcard_constraints:
-        task="classification",
-    params:
-        **report_params(),
-    log:
-        "logs/report/{dataset}/{task}.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    conda:
-        ENV
-    shell:
-        REPORT_SHELL
+# report: every evaluated model of one task of a dataset side by side. One rule per task, generated from the
+# task table (the tasks' figures differ); outputs wrapped in report() for `snakemake --report report.html`.
 
 
-rule report_segmentation:
-    input:
-        metrics=evaluations,
-        test=rules.rasterise.output.test,
-    output:
-        table=figure("comparison.md", "comparison"),
-        csv=f"{REPORT}comparison.csv",
-        summary=f"{REPORT}summary.json",
-        confusion=figure("confusion.png", "confusion"),
-        examples=figure("examples.png", "segmentation_examples"),
-    wildcard_constraints:
-        task="segmentation",
-    params:
-        **report_params(),
-    log:
-        "logs/report/{dataset}/{task}.log",
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=20,
-    conda:
-        ENV
-    shell:
-        REPORT_SHELL
+def report_figures(output, figures):
+    """The --figure NAME=PATH flags of a report rule's figure outputs."""
+    return " ".join(f"--figure {name}={output[name]}" for name in figures)
 
 
-rule report_regression:
-    input:
-        metrics=evaluations,
-        test=rules.rasterise.output.test,
-    output:
-        table=figure("comparison.md", "comparison"),
-        csv=f"{REPORT}comparison.csv",
-        summary=f"{REPORT}summary.json",
-        residuals=figure("residuals.png", "residuals"),
-        resolution=figure("resolution_vs_energy.png", "resolution_vs_energy"),
-        examples=figure("examples.png", "regression_examples"),
-    wildcard_constraints:
-        task="pixel_regression|energy_regression",
-    params:
-        **report_params(),
-    log:
-        "logs/report/{dataset}/{task}.log",
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=20,
-    conda:
-        ENV
-    shell:
-        REPORT_SHELL
+for _task in TASKS:
+    _figures = task_figures(_task)
+
+    rule:
+        name:
+            f"report_{_task}"
+        input:
+            metrics=lambda w, task=_task: evaluation_files(w.dataset, task, "metrics"),
+            scores=lambda w, task=_task: evaluation_files(w.dataset, task, "scores"),
+            test=rules.rasterise.output.test,
+        output:
+            table=report_file(_task, "comparison.md", "comparison"),
+            csv=f"results/report/{{dataset}}/{_task}/comparison.csv",
+            summary=f"results/report/{{dataset}}/{_task}/summary.json",
+            **{name: report_file(_task, f"{name}.png", name) for name in _figures},
+        params:
+            task=_task,
+            figures=lambda w, output, figures=_figures: report_figures(output, figures),
+            seed=SEED,
+            n_bootstrap=config["evaluate"]["n_bootstrap"],
+        log:
+            f"logs/report/{{dataset}}/{_task}.log",
+        threads: 1
+        resources:
+            mem_mb=6000,
+            runtime=20,
+        conda:
+            ENV
+        shell:
+            "detcnn report --metrics {input.metrics:q} --scores {input.scores:q} --test {input.test}"
+            " --table {output.table} --csv {output.csv} --summary {output.summary} {params.figures}"
+            " --dataset {wildcards.dataset} --task {params.task} --n-bootstrap {params.n_bootstrap}"
+            " --seed {params.seed} > {log} 2>&1"

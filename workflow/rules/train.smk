@@ -45,6 +45,7 @@ rule train:
     conda:
         ENV
     shell:
-        "detcnn train --train {input.train} --val {input.val} --out-dir results/models/{wildcards.dataset}/{wildcards.model}"
-        " --dataset {wildcards.dataset} --model {wildcards.model} --model-config {params.model:q}"
-        " --seed {params.seed} --threads {threads} --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        "detcnn train --train {input.train} --val {input.val} --weights {output.weights} --config {output.config}"
+        " --history {output.history} --run {output.run} --dataset {wildcards.dataset} --name {wildcards.model}"
+        " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
+        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

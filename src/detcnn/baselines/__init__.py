@@ -1,1 +1,43 @@
-"""Cut-based baselines: what a physicist does without a network, evaluated exactly like one."""
+"""Baselines: what a physicist does without a network, fitted on the train split and evaluated exactly like
+a network of the same task. One module per kind, each with the same names, and :data:`BASELINES`, the one
+table:
+
+- ``NAME``; ``TASK``: the task whose predictions it makes (a key of :data:`detcnn.tasks.TASKS`);
+  ``CLASSES``: ``"binary"`` (datasets of two classes only), ``"multiclass"`` (more than two) or None (any);
+  ``PIXELS``: whether it reads the images and per-pixel truth (else the observables and event truth);
+- ``fit(images, cfg, working_points)``: the JSON-able model from the train split (``images`` an
+  :class:`~detcnn.io.images.ImageSet`, ``cfg`` the baseline's config section);
+- ``predict(model, images)``: the named prediction arrays of its task for every event of a split;
+- ``task_args(model)``: the task settings its predictions are judged by (target, classes);
+- ``fitted_numbers(model)``: how many numbers it fitted (its "parameters" in the tables);
+- ``train_metrics(model)``: its figures of merit on the train split.
+
+The algorithms sit in the kind's module, or in a shared one when two kinds share them
+(:mod:`~detcnn.baselines.cuts`, :mod:`~detcnn.baselines.calibration`). Importing this package does not
+import torch.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from detcnn.baselines import (
+    calorimetric,
+    pixel_calibration,
+    pixel_cuts,
+    rectangular_cuts,
+    sequential_cuts,
+    single_cut,
+)
+from detcnn.errors import ConfigError
+
+BASELINES: dict[str, ModuleType] = {
+    m.NAME: m for m in (single_cut, rectangular_cuts, sequential_cuts, pixel_cuts, calorimetric, pixel_calibration)
+}
+
+
+def get_baseline(kind: str, key: str = "kind") -> ModuleType:
+    """The baseline kind ``kind``; a ConfigError listing the kinds for an unknown one."""
+    if kind not in BASELINES:
+        raise ConfigError(f"unknown baseline kind '{kind}'; valid: {sorted(BASELINES)}", key=key)
+    return BASELINES[kind]

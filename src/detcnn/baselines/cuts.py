@@ -15,13 +15,12 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from detcnn.errors import InputError
+from detcnn.errors import ConfigError
 
 SIGNAL = 1
 
@@ -50,7 +49,7 @@ def fit_single_cut(
 ) -> dict[str, Any]:
     """Direction and working-point thresholds of a cut on ``names[0]``, from the train split."""
     if len(names) != 1:
-        raise ValueError(f"a single_cut takes one observable, got {list(names)}")
+        raise ConfigError(f"a single_cut takes one observable, got {list(names)}")
     name = names[0]
     direction = cut_direction(observables[name], y)
     scores = _oriented(observables[name], direction)
@@ -95,9 +94,9 @@ def fit_rectangular_cuts(
     evenly spaced in (0, 1). Cost: ``(grid + 1) ** len(names)`` boxes, evaluated in one pass.
     """
     if len(names) < 2:
-        raise ValueError(f"rectangular_cuts need two or more observables, got {list(names)}")
+        raise ConfigError(f"rectangular_cuts need two or more observables, got {list(names)}")
     if (grid + 1) ** len(names) > 5_000_000:
-        raise ValueError(f"grid {grid} on {len(names)} observables makes too many boxes; lower 'grid'")
+        raise ConfigError(f"grid {grid} on {len(names)} observables makes too many boxes; lower 'grid'")
     directions = [cut_direction(observables[n], y) for n in names]
     oriented = np.stack([_oriented(observables[n], d) for n, d in zip(names, directions, strict=True)], axis=1)
     is_sig = y == SIGNAL
@@ -148,36 +147,3 @@ def score_rectangular_cuts(model: Mapping[str, Any], observables: Mapping[str, n
     for box in sorted(model["boxes"], key=lambda b: -b["target"]):  # loosest first, tighter boxes overwrite
         score[passes_box(oriented, box["cuts"])] = 1.0 - box["target"]
     return score
-
-
-FITTERS: dict[str, Callable[..., dict[str, Any]]] = {
-    "single_cut": fit_single_cut,
-    "rectangular_cuts": fit_rectangular_cuts,
-}
-SCORERS: dict[str, Callable[[Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]] = {
-    "single_cut": score_single_cut,
-    "rectangular_cuts": score_rectangular_cuts,
-}
-
-
-def fit_baseline(
-    cfg: Mapping[str, Any], observables: Mapping[str, np.ndarray], y: np.ndarray, working_points: Sequence[float]
-) -> dict[str, Any]:
-    """Fit the baseline described by ``cfg = {kind, observables, ...}`` on train observables."""
-    kind = cfg["kind"]
-    if kind not in FITTERS:
-        raise KeyError(f"unknown baseline kind '{kind}'; valid: {sorted(FITTERS)}")
-    missing = [n for n in cfg["observables"] if n not in observables]
-    if missing:
-        raise InputError(f"observable(s) {missing} not in the image file (it has {sorted(observables)})",
-                         fix="choose observables the rasterise step writes")  # fmt: skip
-    fitter = FITTERS[kind]
-    # The schema fills defaults of every baseline option (e.g. 'grid'); pass those this kind takes.
-    accepted = inspect.signature(fitter).parameters
-    options = {k: v for k, v in cfg.items() if k in accepted and k not in ("observables", "y", "names")}
-    return fitter(observables, y, cfg["observables"], working_points, **options)
-
-
-def score_baseline(model: Mapping[str, Any], observables: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Per-event scores of a fitted baseline (higher = more signal-like)."""
-    return SCORERS[model["kind"]](model, observables)

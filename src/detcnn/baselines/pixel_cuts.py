@@ -1,4 +1,5 @@
-"""Cut-based track/shower pixel classifier: what one labels without a network, from local image features.
+"""Baseline kind ``pixel_cuts``: a cut-based track/shower pixel classifier, what one labels without a network,
+from local image features.
 
 Features of every pixel, from a ``window x window`` neighbourhood in its own view (box filters, separable
 ``scipy.ndimage.correlate1d`` passes over whole arrays, zero outside the image):
@@ -30,6 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.baselines.common import charge_images, count_thresholds, numeric
+from detcnn.errors import ConfigError, InputError
+from detcnn.io.images import ImageSet
+
 EMPTY, TRACK, SHOWER = 0, 1, 2
 FEATURES = ("occupancy", "density", "elongation")
 UNIT_PIXEL_VARIANCE = 1.0 / 12.0
@@ -45,7 +50,7 @@ def _window_sum(a: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
 
 def _check_window(window: int) -> None:
     if window < 3 or window % 2 == 0:
-        raise ValueError(f"window must be an odd number >= 3 (pixels), got {window}")
+        raise ConfigError(f"window must be an odd number >= 3 (pixels), got {window}")
 
 
 def _features_chunk(charge: np.ndarray, window: int) -> dict[str, np.ndarray]:
@@ -179,7 +184,7 @@ def fit_pixel_cuts(
     feats = pixel_features(charge, window)
     charged = charge > 0
     if not charged.any():
-        raise ValueError("no pixel has charge > 0: nothing to tune the cuts on")
+        raise InputError("no pixel has charge > 0: nothing to tune the cuts on", fix="check the charge images")
     q = charge[charged].astype(np.float64)
     lab = labels[charged]
     f = np.stack([feats[name][charged].astype(np.float64) for name in FEATURES], axis=1)
@@ -227,3 +232,31 @@ def predict_pixel_cuts(model: Mapping[str, Any], charge: np.ndarray, chunk_event
         hit = _passes_noise(model["noise"], q, feats["occupancy"].astype(np.float64))
         out[start : start + chunk_events] = np.where(hit, np.where(inside, inside_label, outside_label), EMPTY)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- baseline kind
+NAME = "pixel_cuts"
+TASK = "segmentation"
+CLASSES = None
+PIXELS = True
+
+
+def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+    return fit_pixel_cuts(charge_images(images), images.y_pix, window=int(cfg.get("window", 5)))
+
+
+def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:
+    """``pred``: pixel classes ``(N, V, H, W)``."""
+    return {"pred": predict_pixel_cuts(model, charge_images(images))}
+
+
+def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def fitted_numbers(model: Mapping[str, Any]) -> int:
+    return count_thresholds(model)
+
+
+def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
+    return numeric(model.get("train"))

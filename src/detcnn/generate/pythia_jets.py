@@ -1,4 +1,4 @@
-"""Quark and gluon jets from Pythia 8 (``pythia8mc``), clustered with ``fastjet``.
+"""Source ``pythia_jets``: quark and gluon jets from Pythia 8 (``pythia8mc``), clustered with ``fastjet``.
 
 The recipe of the public Pythia quark/gluon sample (Komiske, Metodiev, Thaler, JHEP 04 (2019) 121;
 the jets of Komiske, Metodiev, Schwartz, JHEP 01 (2017) 110): pp at 14 TeV, Z + jet with Z -> nu nu,
@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from detcnn.io.events import write_events
+from detcnn.io.events import JET_CLASS_NAMES, write_events
 
+NAME = "pythia_jets"
+SAMPLES = ("quark", "gluon")
+EVENTS = "jets"
 PROCESSES = {
     "quark": "WeakBosonAndParton:qg2gmZq",
     "gluon": "WeakBosonAndParton:qqbar2gmZg",
@@ -226,3 +231,26 @@ def generate_shard(
     write_events(Path(path), branches)
     stats.total_seconds = time.perf_counter() - start
     return stats
+
+
+def generate(
+    out: str | os.PathLike[str], *, sample: str, shard: int, seed: int, cfg: Mapping[str, Any], progress: bool = True
+) -> dict[str, Any]:
+    """One shard of ``cfg['n_jets_per_shard']`` selected jets of ``sample`` (the dataset's ``generate``
+    section ``cfg``), with the Pythia seed of this shard; returns the shard statistics and rates."""
+    stats = generate_shard(
+        out, sample=sample, n_jets=int(cfg["n_jets_per_shard"]), seed=shard_seed(seed, sample, shard),
+        ecm=float(cfg["ecm"]), pthat_min=float(cfg["pthat_min"]), pthat_max=float(cfg["pthat_max"]),
+        selection=JetSelection(**cfg.get("jet", {})), batch_size=int(cfg.get("batch_size", 400)), progress=progress,
+    )  # fmt: skip
+    return {**stats.__dict__, "kept_fraction": stats.kept_fraction, "jets_per_s": stats.n_jets / stats.total_seconds,
+            "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip
+
+
+def class_names(ds: Mapping[str, Any]) -> list[str]:
+    """Gluon (label 0) and quark (label 1, the signal)."""
+    return list(JET_CLASS_NAMES)
+
+
+def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
+    return {}

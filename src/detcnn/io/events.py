@@ -1,6 +1,6 @@
 """ROOT event files: write with ``uproot.recreate``, read chunk by chunk with ``uproot.iterate``.
 
-File contract (DESIGN.md): TTree ``events``; jet-level branches ``jet_pt`` [GeV], ``jet_eta``,
+File contract (docs/architecture.md): TTree ``events``; jet-level branches ``jet_pt`` [GeV], ``jet_eta``,
 ``jet_phi`` [rad], ``jet_m`` [GeV], ``label`` (1 = quark, 0 = gluon) and jagged constituent branches
 ``part_pt`` [GeV], ``part_eta``, ``part_phi`` [rad], ``part_charge`` [e], ``part_pid`` (PDG id).
 """
@@ -19,6 +19,7 @@ from detcnn.io.atomic import atomic_path
 
 TREE_NAME = "events"
 JET_BRANCHES = ("jet_pt", "jet_eta", "jet_phi", "jet_m", "label")
+JET_CLASS_NAMES = ["gluon", "quark"]  # label 0, label 1 (the signal)
 PART_BRANCHES = ("part_pt", "part_eta", "part_phi", "part_charge", "part_pid")
 JET_TREE_TITLE = (
     "detcnn jets: jet_pt, jet_m, part_pt in GeV; jet_eta, part_eta pseudorapidity; "

@@ -1,12 +1,15 @@
-"""Image datasets: one HDF5 file per split, written chunk by chunk, read in blocks.
+"""Image datasets: one HDF5 file per split, written chunk by chunk (:class:`ImageWriter`) and read through
+one reader, :class:`ImageFile`, that every stage opens once per split file.
 
-Contract (DESIGN.md): ``X`` float32 ``(N, C, H, W)``; ``y`` int64 ``(N,)``; group ``observables`` with one
+Contract (docs/architecture.md): ``X`` float32 ``(N, C, H, W)``; ``y`` int64 ``(N,)``; group ``observables`` with one
 ``(N,)`` float64 dataset per observable; file attributes ``channels`` (names), ``extent`` ([x_min, x_max,
 y_min, y_max] of the pixel grid), ``config_hash``, ``dataset``, ``split`` and ``class_names``.
 Detector images add per-pixel truth for every view, ``y_pix`` int8 ``(N, V, H, W)`` (pixel class) and
 ``e_pix`` float32 ``(N, V, H, W)`` (deposited energy, MeV), a group ``truth`` of ``(N,)`` event-level truth
-(neutrino energy ...) and the attributes ``views`` and ``pixel_class_names``. (DESIGN.md's ``y_pix (N, H, W)``
-is the single-view case; a multi-view image needs one label map per view.)
+(neutrino energy ...) and the attributes ``views`` and ``pixel_class_names``.
+
+Datasets are named by their path in the file: ``X``, ``y``, ``y_pix``, ``e_pix``, ``truth/<name>``,
+``observables/<name>``. A row selection is a boolean mask ``(N,)`` over the file's events, or ``None`` for all.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +104,7 @@ class ImageSet:
     y_pix: np.ndarray | None = None  # (N, V, H, W) int8 pixel classes, detector images only
     e_pix: np.ndarray | None = None  # (N, V, H, W) float32 deposited energy [MeV], detector images only
     truth: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None  # the file it was read from, for error messages
 
     @property
     def channels(self) -> list[str]:
@@ -108,6 +113,20 @@ class ImageSet:
     @property
     def class_names(self) -> list[str]:
         return list(self.attrs.get("class_names", []))
+
+    def array(self, name: str) -> np.ndarray:
+        """The dataset ``name`` of the file contract (``X``, ``y``, ``y_pix``, ``e_pix``, ``truth/<name>``,
+        ``observables/<name>``) as loaded; an InputError naming what is there for one that is not."""
+        group, _, column = name.partition("/")
+        found = {"X": self.X, "y": self.y, "y_pix": self.y_pix, "e_pix": self.e_pix}.get(name) if not column else (
+            {"truth": self.truth, "observables": self.observables}.get(group, {}).get(column))  # fmt: skip
+        if found is None:
+            have = [k for k in ("y_pix", "e_pix") if getattr(self, k) is not None] + [f"truth/{k}" for k in self.truth]
+            raise InputError(
+                f"no '{name}' in the image file (has X, y, {', '.join(have)})", path=self.path,
+                fix="this task needs a dataset with that target (per-pixel truth needs detector images)",
+            )  # fmt: skip
+        return found
 
 
 def _decode(value: object) -> object:
@@ -123,37 +142,116 @@ def _decode(value: object) -> object:
     return value
 
 
-def read_attrs(path: str | os.PathLike[str]) -> dict[str, object]:
-    """The attributes of an image file, JSON-decoded."""
-    import h5py
+class ImageFile:
+    """One split file opened once, read by name: the one reader of the image-file contract (module doc).
 
-    _require(path)
-    with h5py.File(path, "r") as f:
-        return {k: _decode(v) for k, v in f.attrs.items()}
+    ``with ImageFile(path) as f:`` checks that the file exists, is HDF5 and holds ``X`` and ``y`` with at
+    least one event; then ``f.attrs`` (JSON-decoded), ``f.labels`` (``y``), ``f.read(name, rows)``,
+    ``f.select(classes, limit)`` and ``f.load(...)`` (a whole split in memory) read from the same handle.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import h5py
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError("image file does not exist", path=path, fix="run the rasterise step first")
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise InputError(f"not a readable HDF5 image file ({exc})", path=path,
+                             fix="re-run the rasterise step") from exc  # fmt: skip
+        for key in ("X", "y"):
+            if key not in self._file:
+                self.close()
+                raise InputError(f"missing dataset '{key}'", path=path, fix="re-run the rasterise step")
+        self.attrs: dict[str, object] = {k: _decode(v) for k, v in self._file.attrs.items()}
+        self._labels: np.ndarray | None = None
+        if self.n_events == 0:
+            self.close()
+            raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
+
+    @property
+    def n_events(self) -> int:
+        return len(self._file["y"])
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """``(C, H, W)`` of one image."""
+        return tuple(self._file["X"].shape[1:])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Event classes ``y (N,)`` int64, read once."""
+        if self._labels is None:
+            self._labels = self._file["y"][...]
+        return self._labels
+
+    def has(self, name: str) -> bool:
+        return name in self._file
+
+    def dataset(self, name: str) -> Any:
+        """The open HDF5 dataset ``name`` (for reading in blocks); an error naming the datasets that exist."""
+        if name not in self._file:
+            present = sorted(self._file) + [f"{g}/{k}" for g in ("truth", "observables") if g in self._file
+                                            for k in self._file[g]]  # fmt: skip
+            raise InputError(
+                f"no dataset '{name}' in the image file (has {present})", path=self.path,
+                fix="this task needs a dataset with that target (per-pixel truth needs detector images)",
+            )  # fmt: skip
+        return self._file[name]
+
+    def read(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Dataset ``name`` for the events ``rows`` (boolean mask) or all of them, in file order."""
+        ds = self.dataset(name)
+        if rows is None:
+            return ds[...]
+        idx = np.flatnonzero(rows)
+        if ds.ndim == 1:  # per-event values: one read, then select
+            return ds[...][idx]
+        return ds[idx] if len(idx) else ds[:0]
+
+    def group(self, name: str) -> dict[str, np.ndarray]:
+        """Every ``(N,)`` column of the group ``observables`` or ``truth`` (empty when absent)."""
+        if name not in self._file:
+            return {}
+        return {k: self._file[name][k][...] for k in self._file[name]}
+
+    def select(self, classes: Sequence[int] | None = None, limit: int | None = None) -> np.ndarray | None:
+        """Boolean mask of the events of ``classes`` (all when None), cut to the first ``limit`` of them (the
+        split is already a seeded random draw, so the first N are a random subset); None when it keeps all."""
+        rows = None if classes is None else np.isin(self.labels, list(classes))
+        if limit is None:
+            return rows
+        keep = np.flatnonzero(np.ones(self.n_events, dtype=bool) if rows is None else rows)[: int(limit)]
+        out = np.zeros(self.n_events, dtype=bool)
+        out[keep] = True
+        return out
+
+    def load(self, *, with_images: bool = True, with_pixels: bool = False) -> ImageSet:
+        """The whole split in memory (``with_images=False`` skips ``X``; ``with_pixels`` loads the per-pixel
+        truth ``y_pix`` and ``e_pix`` where the file has them)."""
+        if "observables" not in self._file:
+            raise InputError("missing group 'observables'", path=self.path, fix="re-run the rasterise step")
+        return ImageSet(
+            X=self._file["X"][...] if with_images else np.empty((self.n_events, 0), dtype=np.float32),
+            y=self.labels, observables=self.group("observables"), attrs=dict(self.attrs),
+            y_pix=self._file["y_pix"][...] if with_pixels and "y_pix" in self._file else None,
+            e_pix=self._file["e_pix"][...] if with_pixels and "e_pix" in self._file else None,
+            truth=self.group("truth"), path=self.path,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ImageFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_images(path: str | os.PathLike[str], *, with_images: bool = True, with_pixels: bool = False) -> ImageSet:
-    """Load a whole split (``with_images=False`` skips ``X`` for the baselines; ``with_pixels`` loads the
-    per-pixel truth ``y_pix`` and ``e_pix`` where the file has them)."""
-    import h5py
-
-    _require(path)
-    with h5py.File(path, "r") as f:
-        for key in ("X", "y", "observables"):
-            if key not in f:
-                raise InputError(f"missing dataset '{key}'", path=path, fix="re-run the rasterise step")
-        X = f["X"][...] if with_images else np.empty((len(f["y"]), 0), dtype=np.float32)
-        y = f["y"][...]
-        obs = {k: f["observables"][k][...] for k in f["observables"]}
-        truth = {k: f["truth"][k][...] for k in f["truth"]} if "truth" in f else {}
-        attrs = {k: _decode(v) for k, v in f.attrs.items()}
-        y_pix = f["y_pix"][...] if with_pixels and "y_pix" in f else None
-        e_pix = f["e_pix"][...] if with_pixels and "e_pix" in f else None
-    if len(y) == 0:
-        raise InputError("the split holds no events", path=path, fix="generate more events or change the split")
-    return ImageSet(X=X, y=y, observables=obs, attrs=attrs, y_pix=y_pix, e_pix=e_pix, truth=truth)
-
-
-def _require(path: str | os.PathLike[str]) -> None:
-    if not Path(path).is_file():
-        raise InputError("image file does not exist", path=path, fix="run the rasterise step first")
+    """:meth:`ImageFile.load` of the file at ``path``."""
+    with ImageFile(path) as f:
+        return f.load(with_images=with_images, with_pixels=with_pixels)

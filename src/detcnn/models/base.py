@@ -67,7 +67,7 @@ def batch_to_views(y: torch.Tensor, n_views: int) -> torch.Tensor:
 def check_views(in_channels: int, n_views: int, model: str) -> int:
     """The channels per view, ``in_channels // n_views``; a ValueError unless ``n_views`` divides ``in_channels``."""
     if n_views < 1 or in_channels < 1 or in_channels % n_views:
-        raise ValueError(
+        raise ConfigError(
             f"model '{model}': in_channels={in_channels} is not a positive multiple of n_views={n_views}; the "
             f"channels are grouped by view (view-major), so pass in_channels = n_views * channels_per_view"
         )
@@ -78,7 +78,7 @@ def check_view_channels(x: torch.Tensor, n_views: int, view_channels: int, model
     """A ValueError unless ``x`` is ``(N, n_views * view_channels, H, W)``."""
     expected = n_views * view_channels
     if x.ndim != 4 or x.shape[1] != expected:
-        raise ValueError(
+        raise ConfigError(
             f"model '{model}' expects (N, {expected}, H, W) images (n_views={n_views} x {view_channels} channels "
             f"per view), got {tuple(x.shape)}"
         )

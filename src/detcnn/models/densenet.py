@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.dense import DenseBlock, Transition
 from detcnn.models.layers import act_layer, is_identity_norm, norm_layer
@@ -40,7 +41,7 @@ class DenseNet(ImageClassifier):
     ) -> None:
         super().__init__()
         if not block_layers:
-            raise ValueError("block_layers must list at least one dense block")
+            raise ConfigError("block_layers must list at least one dense block")
         check_image_size("densenet", image_size, min_size=2 ** (len(block_layers) - 1))
         make_norm, make_act = norm_layer(norm), act_layer(act)
         channels = 2 * growth_rate

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.inception import InceptionModule
@@ -50,7 +51,7 @@ class InceptionNet(ImageClassifier):
     ) -> None:
         super().__init__()
         if not blocks or any(len(b) != 6 for b in blocks):
-            raise ValueError(
+            raise ConfigError(
                 f"blocks must be a non-empty list of (ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj),"
                 f" got {blocks}"
             )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
 from detcnn.models.base import ImageClassifier, check_image_size, dense_head
 from detcnn.models.layers import act_layer, norm_layer, same_padding
 from detcnn.models.registry import register_model
@@ -34,7 +35,7 @@ class KomiskeCNN(ImageClassifier):
     ) -> None:
         super().__init__()
         if len(filters) != len(kernels):
-            raise ValueError(f"filters {list(filters)} and kernels {list(kernels)} must have the same length")
+            raise ConfigError(f"filters {list(filters)} and kernels {list(kernels)} must have the same length")
         check_image_size("komiske_cnn", image_size, min_size=2 ** len(filters))
         make_norm, make_act = norm_layer(norm), act_layer(act)
         layers: list[nn.Module] = []

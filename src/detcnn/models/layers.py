@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from detcnn.errors import ConfigError
+
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]
 
@@ -18,7 +20,7 @@ ACT_LAYERS: dict[str, ActLayer] = {"relu": lambda: nn.ReLU(inplace=True), "gelu"
 def norm_layer(name: str) -> NormLayer:
     """A 2D normalisation constructor by name ('batch' or 'none' for identity)."""
     if name not in NORM_LAYERS:
-        raise KeyError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS)}")
+        raise ConfigError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS)}")
     layer = NORM_LAYERS[name]
     return layer if layer is not None else (lambda channels: nn.Identity())
 
@@ -26,7 +28,7 @@ def norm_layer(name: str) -> NormLayer:
 def norm_layer_1d(name: str) -> NormLayer:
     """A normalisation constructor for ``(N, features)`` tensors by name ('batch' or 'none' for identity)."""
     if name not in NORM_LAYERS_1D:
-        raise KeyError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS_1D)}")
+        raise ConfigError(f"unknown norm_layer '{name}'; valid: {sorted(NORM_LAYERS_1D)}")
     layer = NORM_LAYERS_1D[name]
     return layer if layer is not None else (lambda features: nn.Identity())
 
@@ -51,7 +53,7 @@ def not_inplace(act_layer: ActLayer) -> ActLayer:
 def act_layer(name: str) -> ActLayer:
     """An activation constructor by name."""
     if name not in ACT_LAYERS:
-        raise KeyError(f"unknown act_layer '{name}'; valid: {sorted(ACT_LAYERS)}")
+        raise ConfigError(f"unknown act_layer '{name}'; valid: {sorted(ACT_LAYERS)}")
     return ACT_LAYERS[name]
 
 

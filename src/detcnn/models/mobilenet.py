@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.separable import SeparableConv2d
@@ -50,9 +51,9 @@ class MobileNet(ImageClassifier):
     ) -> None:
         super().__init__()
         if width_multiplier <= 0:
-            raise ValueError(f"width_multiplier must be positive, got {width_multiplier}")
+            raise ConfigError(f"width_multiplier must be positive, got {width_multiplier}")
         if any(len(entry) != 2 for entry in layers):
-            raise ValueError(f"layers must be (channels, stride) pairs, got {layers}")
+            raise ConfigError(f"layers must be (channels, stride) pairs, got {layers}")
         downsampling = 1
         for _, stride in layers:
             downsampling *= int(stride)

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from detcnn.errors import ConfigError
+
 TASKS: tuple[str, ...] = ("classifier", "segmenter")
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -52,18 +54,20 @@ def list_models(kind: str | None = None) -> list[str]:
 def model_task(name: str) -> str:
     """The task (``"classifier"`` or ``"segmenter"``) the model ``name`` was registered for."""
     if name not in _REGISTRY:
-        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
+        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(list_models())}", key="arch")
     return _TASK_OF[name]
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build the model registered as ``name`` with keyword arguments ``kwargs``."""
     if name not in _REGISTRY:
-        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
+        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(list_models())}", key="arch")
     try:
         return _REGISTRY[name](**kwargs)
     except TypeError as exc:
-        raise TypeError(f"bad arguments for model '{name}': {exc}") from exc
+        if "argument" not in str(exc):  # not a keyword the constructor refuses: a bug, keep its traceback
+            raise
+        raise ConfigError(f"bad arguments for model '{name}': {exc}", key="args") from exc
 
 
 def model_accepts(name: str, argument: str) -> bool:
@@ -76,7 +80,7 @@ def model_accepts(name: str, argument: str) -> bool:
     import typing
 
     if name not in _REGISTRY:
-        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
+        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(list_models())}", key="arch")
     fn = _REGISTRY[name]
     params = inspect.signature(fn).parameters
     if argument in params:

@@ -25,6 +25,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
 from detcnn.models.base import ImageSegmenter, check_image_size, check_views
 from detcnn.models.blocks.conv import double_conv
 from detcnn.models.blocks.residual import BasicBlock
@@ -140,9 +141,9 @@ class UNet(ImageSegmenter):
         super().__init__()
         for what, value, table in (("upsample", upsample, UPSAMPLERS), ("block", block, LEVEL_BLOCKS)):
             if value not in table:
-                raise ValueError(f"model '{model_name}': unknown {what} '{value}'; valid: {sorted(table)}")
+                raise ConfigError(f"model '{model_name}': unknown {what} '{value}'; valid: {sorted(table)}")
         if depth < 1 or width < 1:
-            raise ValueError(f"model '{model_name}': depth and width must be at least 1, got {depth} and {width}")
+            raise ConfigError(f"model '{model_name}': depth and width must be at least 1, got {depth} and {width}")
         self.model_name, self.n_views = model_name, n_views
         self.size_divisor, self.size_reason = 2**depth, f"2**depth with depth={depth}"
         self.view_channels = check_views(in_channels, n_views, model_name)

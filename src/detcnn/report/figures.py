@@ -1,4 +1,4 @@
-"""Report figures beyond the binary-classification ones: example events, confusion matrices, residuals and
+"""Report figures beyond ROC curves, mean images and observables: example events, confusion matrices, residuals and
 resolution against energy. Every function draws from arrays already in memory and writes one PNG atomically.
 Examples are drawn with a generator seeded from the config, so the same run shows the same events."""
 
@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.io.images import ImageSet
-from detcnn.report.plots import _plt, _save
-from detcnn.report.task_plots import plot_confusion
+from detcnn.report.plots import _plt, _save, plot_confusion
 
 PIXEL_COLOURS = ["white", "tab:blue", "tab:red"]  # empty, track, shower
 
@@ -172,31 +171,42 @@ def plot_resolution_vs_energy(path: Path, per_event: Mapping[str, tuple[np.ndarr
     _save(fig, path)
 
 
-def plot_regression_examples(
-    path: Path, test: ImageSet, loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], task: str, seed: int
-) -> None:
-    """Energy regression: a few events (every view) titled with the true and predicted energies; pixel
-    regression: input charge, true deposited energy and each model's predicted energy per pixel."""
-    plt = _plt()
+def _regression_events(loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int) -> tuple[dict, np.ndarray]:
     rng = np.random.default_rng([seed, 7])
-    views, per_view = _view_images(test)
     first = next(iter(loaded.values()))[1]
-    events = _pick(rng, np.arange(len(first["rows"])), 3)
-    if task == "energy_regression":
-        fig, axes = plt.subplots(len(events), len(views), figsize=(3 * len(views), 2.6 * len(events)), squeeze=False)
-        for r, k in enumerate(events):
-            i = int(first["rows"][k])
-            guesses = ", ".join(f"{m} {a['pred'][k]:.2f}" for m, (_, a) in loaded.items())
-            for v, view in enumerate(views):
-                _show(axes[r, v], test.X[i, v * per_view], f"{view}: true {first['true'][k]:.2f} GeV\n{guesses}")
-    else:
-        cols = 2 + len(loaded)
-        fig, axes = plt.subplots(len(events), cols, figsize=(2.6 * cols, 2.5 * len(events)), squeeze=False)
-        for r, k in enumerate(events):
-            i = int(first["rows"][k])
-            _show(axes[r, 0], test.X[i, 0], f"#{i}: charge [ke-]")
-            _show(axes[r, 1], test.e_pix[i, 0], "true energy [MeV]", cmap="magma")
-            for c, (m, (_, a)) in enumerate(loaded.items()):
-                _show(axes[r, 2 + c], np.where(a["pred"][k, 0] > 0.05, a["pred"][k, 0], 0.0), m, cmap="magma")
+    return first, _pick(rng, np.arange(len(first["rows"])), 3)
+
+
+def plot_energy_regression_examples(
+    path: Path, test: ImageSet, loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int
+) -> None:
+    """A few events (every view) titled with the true and every model's predicted energy [GeV]."""
+    plt = _plt()
+    views, per_view = _view_images(test)
+    first, events = _regression_events(loaded, seed)
+    fig, axes = plt.subplots(len(events), len(views), figsize=(3 * len(views), 2.6 * len(events)), squeeze=False)
+    for r, k in enumerate(events):
+        i = int(first["rows"][k])
+        guesses = ", ".join(f"{m} {a['pred'][k]:.2f}" for m, (_, a) in loaded.items())
+        for v, view in enumerate(views):
+            _show(axes[r, v], test.X[i, v * per_view], f"{view}: true {first['true'][k]:.2f} GeV\n{guesses}")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_pixel_regression_examples(
+    path: Path, test: ImageSet, loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int
+) -> None:
+    """Input charge, true deposited energy and each model's predicted energy per pixel [MeV], first view."""
+    plt = _plt()
+    first, events = _regression_events(loaded, seed)
+    cols = 2 + len(loaded)
+    fig, axes = plt.subplots(len(events), cols, figsize=(2.6 * cols, 2.5 * len(events)), squeeze=False)
+    for r, k in enumerate(events):
+        i = int(first["rows"][k])
+        _show(axes[r, 0], test.X[i, 0], f"#{i}: charge [ke-]")
+        _show(axes[r, 1], test.e_pix[i, 0], "true energy [MeV]", cmap="magma")
+        for c, (m, (_, a)) in enumerate(loaded.items()):
+            _show(axes[r, 2 + c], np.where(a["pred"][k, 0] > 0.05, a["pred"][k, 0], 0.0), m, cmap="magma")
     fig.tight_layout()
     _save(fig, path)

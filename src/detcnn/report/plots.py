@@ -1,9 +1,10 @@
-"""Report plots: overlaid ROC curves, average images per class, observable distributions."""
+"""Report plots: overlaid ROC curves, confusion matrices, average images per class, observable distributions."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,3 +128,26 @@ def plot_auc_vs_parameters(
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_confusion(
+    path: Path, title: str, conf: np.ndarray, labels: list[str], xlabel: str = "predicted", ax: Any = None
+) -> None:
+    """Row-normalised confusion matrix (rows: truth) with the fractions written in the cells."""
+    plt = _plt()
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(4.6, 4))
+    frac = conf / np.maximum(conf.sum(axis=1, keepdims=True), 1)
+    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{frac[i, j]:.2f}", ha="center", va="center", color="white" if frac[i, j] > 0.5 else "k")
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("truth")
+    ax.set_title(title, fontsize=9)
+    if own:
+        fig.tight_layout()
+        _save(fig, path)

@@ -10,13 +10,13 @@ the task names in the file: event classes ``y (N,)``, pixel classes ``y_pix (N, 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from detcnn.io.images import ImageFile
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -120,47 +120,35 @@ class TensorSource:
 
 
 class H5Source:
-    """Images streamed from an image file (``X`` and the ``target`` dataset) in blocks of ``block_rows`` rows;
-    ``rows`` (a boolean mask over the file's events) keeps some events only."""
+    """Images streamed from an open image file (``X`` and the ``target`` dataset) in blocks of ``block_rows``
+    rows; ``rows`` (a boolean mask over the file's events) keeps some events only."""
 
     def __init__(
-        self, path: str | os.PathLike[str], block_rows: int = 16_384, target: str = "y", rows: np.ndarray | None = None
+        self, images: ImageFile, block_rows: int = 16_384, target: str = "y", rows: np.ndarray | None = None
     ) -> None:
-        import h5py
-
-        self.path = Path(path)
+        self.images = images
         self.block_rows = int(block_rows)
         self.target = target
-        with h5py.File(self.path, "r") as f:
-            n_file = len(f["y"])
-            self._rows = np.ones(n_file, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-            self._per_event = f[target].ndim == 1
-            self._y = f[target][...][self._rows] if self._per_event else None
-            self._n = int(self._rows.sum())
+        self._X, self._T = images.dataset("X"), images.dataset(target)
+        self._rows = np.ones(images.n_events, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+        self._y = images.read(target, self._rows) if self._T.ndim == 1 else None
+        self._n = int(self._rows.sum())
 
     def __len__(self) -> int:
         return self._n
 
     @property
     def labels(self) -> np.ndarray:
-        """All targets of the kept events, in file order."""
-        if self._y is not None:
-            return self._y
-        import h5py
-
-        with h5py.File(self.path, "r") as f:  # per-pixel targets: read the target alone, not the images
-            return f[self.target][...][self._rows]
+        """All targets of the kept events, in file order (per-pixel targets: the target alone, not the images)."""
+        return self._y if self._y is not None else self.images.read(self.target, self._rows)
 
     def _blocks(self, order: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """``(start, X, target)`` of the kept rows of each block of the file, blocks in ``order``."""
-        import h5py
-
-        with h5py.File(self.path, "r") as f:
-            X, T = f["X"], f[self.target]
-            for start in order:
-                keep = self._rows[start : start + self.block_rows]
-                if keep.any():
-                    yield int(start), X[start : start + self.block_rows][keep], T[start : start + self.block_rows][keep]
+        for start in order:
+            keep = self._rows[start : start + self.block_rows]
+            if keep.any():
+                block = slice(start, start + self.block_rows)
+                yield int(start), self._X[block][keep], self._T[block][keep]
 
     def scaling(self) -> InputScaling:
         """Per-channel moments accumulated block by block (float64)."""
@@ -184,30 +172,18 @@ class H5Source:
 
 
 def open_source(
-    path: str | os.PathLike[str], max_memory_gb: float, target: str = "y", rows: np.ndarray | None = None
+    images: ImageFile, max_memory_gb: float, target: str = "y", rows: np.ndarray | None = None
 ) -> TensorSource | H5Source:
     """In memory when the kept rows of ``X`` fit in ``max_memory_gb``, streamed from the file otherwise.
 
     ``target``: the dataset the task learns (module doc); ``rows``: boolean mask of the events to keep.
     """
-    import h5py
-
-    from detcnn.errors import InputError
-
-    with h5py.File(path, "r") as f:
-        if target not in f:
-            raise InputError(
-                f"no dataset '{target}' in the image file", path=path,
-                fix="this task needs a dataset with that target (per-pixel truth needs detector images)",
-            )  # fmt: skip
-        n_rows = len(f["y"]) if rows is None else int(np.sum(rows))
-        n_bytes = f["X"].size * f["X"].dtype.itemsize * n_rows / max(len(f["y"]), 1)
-        if n_bytes <= max_memory_gb * 1e9:
-            if rows is None:
-                return TensorSource(f["X"][...], f[target][...])
-            idx = np.flatnonzero(rows)
-            return TensorSource(f["X"][idx] if len(idx) else f["X"][:0], f[target][...][idx])
-    return H5Source(path, target=target, rows=rows)
+    images.dataset(target)  # a clear error when the file lacks the task's target
+    n_rows = images.n_events if rows is None else int(np.sum(rows))
+    X = images.dataset("X")
+    if X.size * X.dtype.itemsize * n_rows / images.n_events <= max_memory_gb * 1e9:
+        return TensorSource(images.read("X", rows), images.read(target, rows))
+    return H5Source(images, target=target, rows=rows)
 
 
 def softmax(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

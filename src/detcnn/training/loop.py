@@ -1,7 +1,7 @@
 """The training loop shared by every model: Adam, early stopping on val/loss, best checkpoint kept.
 
-Task-specific pieces (target, loss, prediction, validation score) come from a
-:class:`~detcnn.training.tasks.Task`; the loop knows nothing about jets, detectors or tasks.
+Task-specific pieces (target, loss, prediction, validation metrics) come from the task's
+:class:`~detcnn.tasks.common.Plugin`; the loop knows nothing about jets, detectors or tasks.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from detcnn.errors import ConfigError
+from detcnn.tasks.common import Plugin
 from detcnn.training.data import H5Source, TensorSource, predict_with_loss
-from detcnn.training.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ class TrainSettings:
         elsewhere = {"device", "seed", "gpus"}  # read by the train stage and the scheduler
         unknown = set(cfg) - known - elsewhere
         if unknown:
-            raise ValueError(f"unknown train setting(s) {sorted(unknown)}; valid: {sorted(known | elsewhere)}")
+            raise ConfigError(f"unknown train setting(s) {sorted(unknown)}; valid: {sorted(known | elsewhere)}")
         return cls(**{k: v for k, v in cfg.items() if k in known})
 
 
 @dataclass
 class History:
-    """Per-epoch record: ``rows[i]`` has epoch, train/loss, val/loss, val/<score>, seconds."""
+    """Per-epoch record: ``rows[i]`` has epoch, train/loss, val/loss, val/<metric>, seconds."""
 
     rows: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = -1
@@ -58,7 +59,7 @@ def fit(
     model: nn.Module,
     train: TensorSource | H5Source,
     val: TensorSource | H5Source,
-    task: Task,
+    plugin: Plugin,
     settings: TrainSettings,
     device: torch.device,
     generator: torch.Generator,
@@ -73,17 +74,17 @@ def fit(
     train, val = (s.to(device) if isinstance(s, TensorSource) and s.fits_on(device) else s for s in (train, val))
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     if settings.lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got '{settings.lr_schedule}'")
+        raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', got '{settings.lr_schedule}'")
     schedule = (
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.epochs) if settings.lr_schedule == "cosine" else None
     )
-    loss_fn = task.loss.to(device)
+    loss_fn = plugin.loss.to(device)
     use_amp = settings.amp and device.type == "cuda"
     history = History()
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
     n_batches = math.ceil(len(train) / settings.batch_size)
-    val_targets = val.labels
+    val_truth = plugin.truth(val.labels)
     for epoch in range(settings.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -106,12 +107,12 @@ def fit(
             seen += len(xb)
         if schedule is not None:
             schedule.step()
-        val_pred, val_loss = predict_with_loss(model, val, device, transform=task.predict, loss_fn=loss_fn)
+        val_pred, val_loss = predict_with_loss(model, val, device, transform=plugin.predict, loss_fn=loss_fn)
         row = {
             "epoch": epoch + 1,
             "train/loss": total / max(seen, 1),
             "val/loss": val_loss,
-            **{f"val/{k}": v for k, v in task.score(val_targets, val_pred).items()},
+            **{f"val/{k}": v for k, v in plugin.score(val_truth, val_pred).items()},
             "seconds": time.perf_counter() - t0,
         }
         history.rows.append(row)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from detcnn.errors import ConfigError
 from detcnn.physics import argon
 
 SAMPLES = {"nue_cc": 0, "numu_cc": 1, "nc": 2}
@@ -47,18 +48,18 @@ class SimSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "volume", tuple(float(v) for v in self.volume))
         if len(self.volume) != 3 or min(self.volume) <= 0:
-            raise ValueError(f"volume must be three positive lengths (L_x, L_y, L_z) in cm, got {self.volume}")
+            raise ConfigError(f"volume must be three positive lengths (L_x, L_y, L_z) in cm, got {self.volume}")
         positive = ("energy_mean", "energy_shape", "track_step", "shower_granularity", "efield", "drift_velocity")
         for name in (*positive, "lifetime"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0 < self.energy_min < self.energy_max:
-            raise ValueError(
+            raise ConfigError(
                 f"need 0 < energy_min < energy_max [GeV], got energy_min={self.energy_min}, "
                 f"energy_max={self.energy_max}"
             )
         if not 0 <= 2 * self.fiducial_margin < min(self.volume):
-            raise ValueError(
+            raise ConfigError(
                 f"fiducial_margin must be in [0, {min(self.volume) / 2}) cm for volume {self.volume}, "
                 f"got {self.fiducial_margin}"
             )
@@ -70,7 +71,7 @@ class SimSettings:
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(cfg) - set(valid))
         if unknown:
-            raise ValueError(f"unknown detector_sim setting(s) {unknown}; valid keys: {valid}")
+            raise ConfigError(f"unknown detector_sim setting(s) {unknown}; valid keys: {valid}")
         return cls(**cfg)
 
     @property

@@ -1,10 +1,10 @@
-"""The rasterise stage for detector hits: ROOT events -> multi-view image files per split.
+"""Rasterising detector hits: ROOT events (hits file contract) -> multi-view image files per split.
 
 Reads the hit branches chunk by chunk (``uproot.iterate``), checks them, draws the views of a whole chunk
 at once (:mod:`detcnn.physics.hit_images`: charge and optionally time per view, noise and threshold),
 computes the per-pixel truth (class and deposited energy), the event observables of the cut baselines
 (:mod:`detcnn.physics.hit_observables`) and copies the event truth (neutrino energy, ...). The split files
-follow the same contract and the same seeded split as the jet images (:func:`detcnn.rasterise.write_splits`).
+follow the same contract and the same seeded split as the jet images (:func:`detcnn.io.splits.write_splits`).
 
 Bad input is an error naming file and branch: hits outside the detector volume (usually mm instead of cm),
 mismatched jagged lengths, negative energies, unknown labels, NaN. Events without a single hit, or without a
@@ -24,20 +24,17 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from detcnn.errors import InputError
+from detcnn.errors import ConfigError, InputError
 from detcnn.io.events import iterate_events
+from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics.hit_images import HIT_LABELS, PIXEL_CLASSES, HitImageSpec, hit_images
 from detcnn.physics.hit_observables import hit_observables
-from detcnn.rasterise import ChunkImages, write_splits
 
 log = logging.getLogger(__name__)
 
 HIT_FIELDS = ("x", "y", "z", "t", "e", "q", "label")
 HIT_BRANCHES = tuple(f"hit_{f}" for f in HIT_FIELDS)
-DEFAULT_TRUTH = (
-    "nu_energy", "lepton_energy", "hadronic_energy", "dep_energy", "vtx_x", "vtx_y", "vtx_z",
-    "n_pi0", "n_proton", "n_pion",
-)  # fmt: skip
+EVENTS = "hits"
 EMPTY_EVENTS = ("drop", "error")
 
 
@@ -58,7 +55,7 @@ def _check_hits(
         found = np.unique(label[(label < 0) | (label >= n_classes)])[:5].tolist()
         raise InputError(
             f"event labels must be 0..{n_classes - 1} (one per class name); found {found}", path=path,
-            branch=names["label"], fix="map your classes to 0..K-1 and list their names under images.class_names",
+            branch=names["label"], fix="map your classes to 0..K-1, one name each under the dataset's class_names",
         )  # fmt: skip
     hit_label = ak.to_numpy(ak.flatten(chunk["hit_label"]))
     bad_label = ~np.isin(hit_label, list(HIT_LABELS))
@@ -84,8 +81,61 @@ def _check_hits(
                 raise InputError(
                     f"{int(out.sum())} hits lie outside the detector volume [{lo}, {hi}] cm "
                     f"(found {values.min():.4g} .. {values.max():.4g})", path=path, branch=names[b],
-                    fix="positions must be in cm inside images.volume_cm (mm instead of cm is the usual cause)",
+                    fix="positions must be in cm inside hit_images.volume_cm (mm instead of cm is the usual cause)",
                 )  # fmt: skip
+
+
+def spec_from_config(ds: Mapping[str, Any]) -> HitImageSpec:
+    """The view settings of a dataset's ``hit_images`` section (without the keys the rasteriser reads itself:
+    ``volume_cm``, ``empty_events``, ``chunk_events``)."""
+    img = {k: v for k, v in ds.get("hit_images", {}).items() if k not in ("volume_cm", "empty_events", "chunk_events")}
+    return HitImageSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in img.items()})
+
+
+def file_attrs(
+    spec: HitImageSpec, class_names: Sequence[str], config_hash: str = "", dataset: str = ""
+) -> dict[str, Any]:
+    """The attributes of a detector image file (their order is the order they are written in)."""
+    return {
+        "channels": spec.channel_names,
+        "views": list(spec.views),
+        "extent": [0.0, spec.n_pix * spec.pitch_cm, 0.0, spec.n_pix * spec.pitch_cm],
+        "axes": "X[n, view*channel, row, column]; columns along the view's wire/beam coordinate, cm from the window",
+        "pitch_cm": spec.pitch_cm,
+        "units": {"charge": "ke-", "time": "ns", "e_pix": "MeV"},
+        "readout": {"noise_ke": spec.noise_ke, "threshold_ke": spec.threshold_ke},
+        "config_hash": config_hash,
+        "dataset": dataset,
+        "class_names": list(class_names),
+        "signal_class": 0,  # the first class (nu_e CC) is what the selections look for
+        "pixel_class_names": PIXEL_CLASSES,
+    }
+
+
+def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes and ``image_shape`` ``(V * C, H, W)`` the image files of dataset config ``ds`` will have;
+    ``options``: the source's (``class_names``)."""
+    spec = spec_from_config(ds)
+    shape = (len(spec.channel_names), spec.n_pix, spec.n_pix)
+    return {**file_attrs(spec, options.get("class_names") or []), "image_shape": shape}
+
+
+def rasterise_dataset(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, class_names: Sequence[str] = (),
+    truth: Sequence[str] = (), volume_cm: Sequence[Sequence[float]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`rasterise_hits` with the settings of the dataset config ``ds`` (``hit_images``, ``split``,
+    ``branches``); the class names, truth branches and detector volume come from the source."""
+    img = ds.get("hit_images", {})
+    if not class_names:
+        raise ConfigError("a dataset of hits needs 'class_names' (one per label value)", key="class_names")
+    return rasterise_hits(
+        inputs, outputs, spec=spec_from_config(ds), class_names=class_names, split=ds["split"], seed=seed,
+        config_hash=config_hash, dataset=dataset, volume_cm=img.get("volume_cm") or volume_cm, truth=truth,
+        branches=ds.get("branches"), empty_events=img.get("empty_events", "drop"),
+        step_size=int(img.get("chunk_events", 2_000)), progress=progress,
+    )  # fmt: skip
 
 
 def rasterise_hits(
@@ -99,7 +149,7 @@ def rasterise_hits(
     config_hash: str,
     dataset: str,
     volume_cm: Sequence[Sequence[float]] | None = None,
-    truth: Sequence[str] = DEFAULT_TRUTH,
+    truth: Sequence[str] = (),
     branches: Mapping[str, str] | None = None,
     empty_events: str = "drop",
     step_size: int = 2_000,
@@ -114,29 +164,16 @@ def rasterise_hits(
     if not inputs:
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     if empty_events not in EMPTY_EVENTS:
-        raise ValueError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
+        raise ConfigError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
     wanted = ("label", *HIT_BRANCHES, *truth)
     names = {b: b for b in wanted}
     names.update({k: v for k, v in (branches or {}).items() if k in names})
     volume = np.asarray(volume_cm, dtype=np.float64) if volume_cm is not None else None
     if volume is not None and volume.shape != (3, 2):
-        raise ValueError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
+        raise ConfigError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
     readout_rng = np.random.default_rng([seed, 1])  # electronic noise; the split draws use their own stream
     n_classes = len(class_names)
-    attrs = {
-        "channels": spec.channel_names,
-        "views": list(spec.views),
-        "extent": [0.0, spec.n_pix * spec.pitch_cm, 0.0, spec.n_pix * spec.pitch_cm],
-        "axes": "X[n, view*channel, row, column]; columns along the view's wire/beam coordinate, cm from the window",
-        "pitch_cm": spec.pitch_cm,
-        "units": {"charge": "ke-", "time": "ns", "e_pix": "MeV"},
-        "readout": {"noise_ke": spec.noise_ke, "threshold_ke": spec.threshold_ke},
-        "config_hash": config_hash,
-        "dataset": dataset,
-        "class_names": list(class_names),
-        "signal_class": 0,  # the first class (nu_e CC) is what the selections look for
-        "pixel_class_names": PIXEL_CLASSES,
-    }
+    attrs = file_attrs(spec, class_names, config_hash, dataset)
 
     def chunks() -> Iterator[ChunkImages]:
         for path, chunk in iterate_events(inputs, names, step_size=step_size):
@@ -158,7 +195,7 @@ def rasterise_hits(
             if not np.all(visible) and empty_events == "error":
                 raise InputError(
                     f"{int((~visible).sum())} events have no pixel above threshold", path=path,
-                    fix="lower images.threshold_ke, or set empty_events: drop",
+                    fix="lower hit_images.threshold_ke, or set hit_images.empty_events: drop",
                 )  # fmt: skip
             dropped = np.bincount(label[~keep], minlength=n_classes)
             dropped[:n_classes] += np.bincount(label[keep][~visible], minlength=n_classes)

@@ -1,4 +1,4 @@
-"""The rasterise stage for jets: ROOT events -> image files per split (train / val / test).
+"""Rasterising jets: ROOT events (jets file contract, :mod:`detcnn.io.events`) -> image files per split.
 
 Reads the events chunk by chunk with ``uproot.iterate`` (memory bounded by the chunk size), draws the
 jet images and observables of a whole chunk at once, assigns each jet to a split with a seeded random
@@ -8,12 +8,10 @@ are written to temporary paths and renamed only when every chunk has succeeded.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,8 @@ import awkward as ak
 import numpy as np
 
 from detcnn.errors import InputError
-from detcnn.io.atomic import atomic_path
-from detcnn.io.events import JET_BRANCHES, PART_BRANCHES, iterate_events
-from detcnn.io.images import ImageWriter
+from detcnn.io.events import JET_BRANCHES, JET_CLASS_NAMES, PART_BRANCHES, iterate_events
+from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics import compiled
 from detcnn.physics.jet_images import ImageSpec, jet_images
 from detcnn.physics.kinematics import event_index
@@ -31,19 +28,9 @@ from detcnn.physics.observables import jet_observables
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
-JET_CLASS_NAMES = ["gluon", "quark"]  # label 0, label 1 (signal)
+EVENTS = "jets"
 IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
 NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
-
-
-def assign_splits(n: int, fractions: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
-    """Split index (0 train, 1 val, 2 test) of ``n`` events, drawn from ``rng`` in file order."""
-    total = sum(fractions[s] for s in SPLITS)
-    if not np.isclose(total, 1.0):
-        raise ValueError(f"split fractions must add up to 1, got {dict(fractions)} (sum {total})")
-    edges = np.cumsum([fractions[s] for s in SPLITS])[:-1]
-    return np.searchsorted(edges, rng.random(n), side="right")
 
 
 def chunk_arrays(chunk: ak.Array) -> dict[str, np.ndarray]:
@@ -103,68 +90,44 @@ def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping
         )  # fmt: skip
 
 
-@dataclass
-class ChunkImages:
-    """What a rasteriser makes of one chunk of events: ``images (n, C, H, W)``, ``labels (n,)``,
-    ``observables {name: (n,)}``, optional per-pixel truth ``{name: (n, V, H, W)}`` and event truth
-    ``{name: (n,)}``, plus counters to add up over chunks (e.g. ``n_outside``)."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    observables: dict[str, np.ndarray]
-    pixels: dict[str, np.ndarray] = field(default_factory=dict)
-    truth: dict[str, np.ndarray] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
+def spec_from_config(ds: Mapping[str, Any]) -> ImageSpec:
+    """The image settings of a dataset's ``images`` section."""
+    img = dict(ds.get("images", {}))
+    if "channels" in img:
+        img["channels"] = tuple(img["channels"])
+    return ImageSpec(**img)
 
 
-def write_splits(
-    chunks: Iterable[ChunkImages],
-    outputs: Mapping[str, str | os.PathLike[str]],
-    *,
-    image_shape: Sequence[int],
-    attrs: Mapping[str, Any],
-    split: Mapping[str, float],
-    seed: int,
-    desc: str,
-    unit: str,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Append every chunk's events to the split files ``outputs[split]`` (HDF5), each event to a split drawn
-    from a generator seeded with ``seed`` in file order (the same inputs and seed give the same split).
+def file_attrs(spec: ImageSpec, config_hash: str = "", dataset: str = "") -> dict[str, Any]:
+    """The attributes of a jet image file (their order is the order they are written in)."""
+    return {
+        "channels": list(spec.channels),
+        "extent": [-spec.half_width, spec.half_width, -spec.half_width, spec.half_width],
+        "axes": "X[n, channel, row=delta_phi, column=delta_eta]",
+        "config_hash": config_hash,
+        "dataset": dataset,
+        "class_names": JET_CLASS_NAMES,
+        "signal_class": 1,
+        "normalise": spec.normalise,
+    }
 
-    All files are written to temporary paths and renamed only when every chunk has succeeded. Returns the
-    events per split and the summed counters.
-    """
-    from tqdm import tqdm
 
-    rng = np.random.default_rng(seed)
-    stats: dict[str, Any] = {"per_split": dict.fromkeys(SPLITS, 0)}
-    with contextlib.ExitStack() as stack:
-        writers = {}
-        for s in SPLITS:
-            tmp = stack.enter_context(atomic_path(outputs[s]))
-            writers[s] = stack.enter_context(ImageWriter(tmp, image_shape, {**attrs, "split": s}))
-        bar = stack.enter_context(tqdm(desc=desc, unit=unit, disable=not progress))
-        for chunk in chunks:
-            which = assign_splits(len(chunk.labels), split, rng)
-            for i, s in enumerate(SPLITS):
-                sel = which == i
-                writers[s].append(
-                    chunk.images[sel], chunk.labels[sel], {k: v[sel] for k, v in chunk.observables.items()},
-                    pixels={k: v[sel] for k, v in chunk.pixels.items()},
-                    truth={k: v[sel] for k, v in chunk.truth.items()},
-                )  # fmt: skip
-                stats["per_split"][s] += int(sel.sum())
-            for key, value in chunk.counters.items():
-                stats[key] = stats.get(key, 0) + value
-            bar.update(len(chunk.labels))
-        for s in SPLITS:
-            if stats["per_split"][s] == 0:
-                raise InputError(
-                    f"split '{s}' received no {unit}s", path=outputs[s],
-                    fix="generate more events or raise that split's fraction",
-                )  # fmt: skip
-    return stats
+def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes and ``image_shape`` ``(C, H, W)`` the image files of dataset config ``ds`` will have."""
+    spec = spec_from_config(ds)
+    return {**file_attrs(spec), "image_shape": (len(spec.channels), spec.n_pix, spec.n_pix)}
+
+
+def rasterise_dataset(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, **options: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`rasterise_jets` with the settings of the dataset config ``ds`` (``images``, ``split``,
+    ``branches``, ``chunk_size``); ``options`` from the source (none for jets)."""
+    return rasterise_jets(
+        inputs, outputs, spec=spec_from_config(ds), split=ds["split"], seed=seed, config_hash=config_hash,
+        dataset=dataset, branches=ds.get("branches"), step_size=int(ds.get("chunk_size", 20_000)), progress=progress,
+    )  # fmt: skip
 
 
 def rasterise_jets(
@@ -189,16 +152,7 @@ def rasterise_jets(
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     names = {b: b for b in (*JET_BRANCHES, *PART_BRANCHES) if b in NEEDED}
     names.update({k: v for k, v in (branches or {}).items() if k in NEEDED})
-    attrs = {
-        "channels": list(spec.channels),
-        "extent": [-spec.half_width, spec.half_width, -spec.half_width, spec.half_width],
-        "axes": "X[n, channel, row=delta_phi, column=delta_eta]",
-        "config_hash": config_hash,
-        "dataset": dataset,
-        "class_names": JET_CLASS_NAMES,
-        "signal_class": 1,
-        "normalise": spec.normalise,
-    }
+    attrs = file_attrs(spec, config_hash, dataset)
 
     def chunks() -> Iterator[ChunkImages]:
         for path, chunk in iterate_events(inputs, names, step_size=step_size):

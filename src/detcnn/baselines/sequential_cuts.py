@@ -1,4 +1,4 @@
-"""Sequential cut-based selection of signal (nu_e CC) events, the way a neutrino analysis builds one.
+"""Baseline kind ``sequential_cuts``: a selection of signal (nu_e CC) events, the way a neutrino analysis builds one.
 
 An ordered list of one-sided cuts on per-event observables, e.g. ``[{"observable": "dense_fraction",
 "direction": ">"}, {"observable": "length_cm", "direction": "<"}]``. Direction ``">"`` keeps events with
@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.errors import InputError
+from detcnn.baselines.common import count_thresholds, numeric, signal_class
+from detcnn.errors import ConfigError, InputError
+from detcnn.io.images import ImageSet
 
 NU_E = 0
 DIRECTIONS: dict[str, int] = {">": 1, "<": -1}
@@ -70,14 +72,14 @@ def _columns(observables: Mapping[str, np.ndarray], names: Sequence[str]) -> np.
 def _parse_cuts(cuts: Sequence[Mapping[str, str] | str]) -> tuple[list[str], list[str]]:
     """Names and directions of ``cuts`` (a bare string means ``{"observable": s, "direction": "auto"}``)."""
     if len(cuts) == 0:
-        raise ValueError("a sequential selection needs at least one cut, got an empty list")
+        raise ConfigError("a sequential selection needs at least one cut, got an empty list")
     specs = [{"observable": c, "direction": "auto"} if isinstance(c, str) else dict(c) for c in cuts]
     for spec in specs:
         unknown = set(spec) - {"observable", "direction"}
         if unknown or "observable" not in spec:
-            raise ValueError(f"a cut is {{observable, direction}}, got {spec}")
+            raise ConfigError(f"a cut is {{observable, direction}}, got {spec}")
         if spec.setdefault("direction", "auto") not in (*DIRECTIONS, "auto"):
-            raise ValueError(f"cut direction '{spec['direction']}' of '{spec['observable']}' is not one of "
+            raise ConfigError(f"cut direction '{spec['direction']}' of '{spec['observable']}' is not one of "
                              f"{[*DIRECTIONS, 'auto']}")  # fmt: skip
     return [s["observable"] for s in specs], [s["direction"] for s in specs]
 
@@ -118,9 +120,9 @@ def fit_sequential_cuts(
     purity after each cut in order), ``history`` (figure of merit after each sweep).
     """
     if fom not in FIGURES_OF_MERIT:
-        raise ValueError(f"unknown figure of merit '{fom}'; valid: {sorted(FIGURES_OF_MERIT)}")
+        raise ConfigError(f"unknown figure of merit '{fom}'; valid: {sorted(FIGURES_OF_MERIT)}")
     if n_passes < 1 or n_quantiles < 2:
-        raise ValueError(f"need n_passes >= 1 and n_quantiles >= 2, got {n_passes} and {n_quantiles}")
+        raise ConfigError(f"need n_passes >= 1 and n_quantiles >= 2, got {n_passes} and {n_quantiles}")
     names, directions = _parse_cuts(cuts)
     x = _columns(observables, names)
     is_signal = np.asarray(y) == signal_class
@@ -206,3 +208,35 @@ def score_sequential_cuts(model: Mapping[str, Any], observables: Mapping[str, np
     passes = cut_passes(model, observables)
     weights = 2.0 ** -(np.arange(passes.shape[1]) + 1.0)
     return passes.sum(axis=1) + passes @ weights
+
+
+# ---------------------------------------------------------------------------------------------- baseline kind
+NAME = "sequential_cuts"
+TASK = "classification"
+CLASSES = "multiclass"
+PIXELS = False
+
+
+def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+    """Thresholds of ``cfg['cuts']`` (or of ``cfg['observables']`` with automatic directions) on train."""
+    cuts = cfg.get("cuts") or [{"observable": o, "direction": "auto"} for o in cfg["observables"]]
+    return fit_sequential_cuts(images.observables, images.y, cuts, signal_class=signal_class(images),
+                               fom=cfg.get("fom", "eff_x_purity"))  # fmt: skip
+
+
+def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:
+    """``score`` (cuts passed, with a tie-break) and ``selected`` (passes every cut) ``(N,)``."""
+    obs = images.observables
+    return {"score": score_sequential_cuts(model, obs), "selected": apply_sequential_cuts(model, obs)}
+
+
+def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def fitted_numbers(model: Mapping[str, Any]) -> int:
+    return count_thresholds(model)
+
+
+def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
+    return numeric(model.get("train"))

@@ -1,0 +1,42 @@
+"""Baseline kind ``single_cut``: one observable cut on the side where the signal sits (binary classification),
+thresholds at the working points set on train (:func:`detcnn.baselines.cuts.fit_single_cut`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from detcnn.baselines.common import require_observables, train_auc
+from detcnn.baselines.cuts import fit_single_cut, score_single_cut
+from detcnn.io.images import ImageSet
+
+NAME = "single_cut"
+TASK = "classification"
+CLASSES = "binary"
+PIXELS = False
+
+
+def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+    require_observables(images, cfg["observables"])
+    model = fit_single_cut(images.observables, images.y, cfg["observables"], working_points)
+    model["train_auc"] = train_auc(images, predict(model, images))
+    return model
+
+
+def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:
+    """``score``: the oriented observable ``(N,)``."""
+    return {"score": score_single_cut(model, images.observables)}
+
+
+def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def fitted_numbers(model: Mapping[str, Any]) -> int:
+    return 1
+
+
+def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
+    return {"auc": float(model["train_auc"])}

@@ -1,0 +1,18 @@
+"""Rasterisers: events of one kind (``jets`` or ``hits``) -> image files per split. One module per kind of
+event, each with the same names, and :data:`RASTERISERS`, the one table:
+
+- ``EVENTS``: the kind of events it reads (a source's ``EVENTS``, or a root_files dataset's ``events``);
+- ``rasterise_dataset(inputs, outputs, ds, *, dataset, seed, config_hash, progress, **source_options)``:
+  the ROOT files ``inputs`` -> the split files ``outputs`` (``{"train", "val", "test"}`` -> path), with the
+  settings of the dataset config ``ds``; returns the statistics for ``stats.json``;
+- ``planned_attrs(ds, source_options)``: the attributes and ``image_shape`` its files will have, known from the
+  config before anything runs (the workflow checks networks against them).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from detcnn.rasterisers import hits, jets
+
+RASTERISERS: dict[str, ModuleType] = {m.EVENTS: m for m in (jets, hits)}

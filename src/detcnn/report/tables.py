@@ -1,0 +1,113 @@
+"""The comparison tables of a report, for any task: one row per evaluated model, best headline first.
+
+A task says which metric heads its table and whether higher is better (``HEADLINE``), and which metrics
+go into a second, per-class table (``PER_CLASS`` prefixes); nothing here knows a task by name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Headline = tuple[str, bool]  # (metric name without the "test/" prefix, higher is better)
+
+
+def headline_value(metrics: Mapping[str, Mapping[str, float]], headline: Headline) -> float:
+    """The headline value, sign-flipped where lower is better (so larger is always better)."""
+    name, higher = headline
+    value = metrics[f"test/{name}"]["value"]
+    return value if higher else -value
+
+
+def ranked(summaries: Sequence[dict[str, Any]], headline: Headline) -> list[dict[str, Any]]:
+    """Evaluation summaries (``metrics.json``), best headline first."""
+    return sorted(summaries, key=lambda s: -headline_value(s["metrics"], headline))
+
+
+def best_of_kind(summaries: Sequence[dict[str, Any]], kind: str, headline: Headline) -> str | None:
+    """The name of the best model of ``kind`` ("network" or "cuts"), None when there is none."""
+    chosen = [s for s in ranked(summaries, headline) if s["kind"] == kind]
+    return chosen[0]["model"] if chosen else None
+
+
+def _fmt(m: Mapping[str, float | None] | None, digits: int, null: str = "n/a") -> str:
+    """``value ± err``; a JSON null value prints as ``null`` ('inf' for a rejection with no background left,
+    'n/a' for a purity with nothing selected), a null error as 'n/a'."""
+    if m is None:
+        return "-"
+    value = null if m["value"] is None else f"{m['value']:.{digits}f}"
+    err = "n/a" if m["err"] is None else f"{m['err']:.{digits}f}"
+    return f"{value} ± {err}"
+
+
+def _column(name: str) -> str:
+    """A readable column header for a metric name."""
+    short = name.removeprefix("test/")
+    if short.startswith("rej_at_"):
+        return f"1/eps_b at eps_s={short.removeprefix('rej_at_')}"
+    return short
+
+
+def metric_columns(
+    summaries: Sequence[dict[str, Any]], headline: Headline, per_class: Sequence[str] = (), which: bool | None = None
+) -> list[str]:
+    """Every metric any model has, the headline first, in first-seen order. ``which`` True keeps only the
+    metrics whose name starts with a ``per_class`` prefix (after ``test/``), False drops them, None keeps all."""
+    seen: dict[str, None] = {f"test/{headline[0]}": None}
+    for s in summaries:
+        seen.update(dict.fromkeys(s["metrics"]))
+    if which is None:
+        return list(seen)
+    if not per_class:
+        return [] if which else list(seen)
+    prefixes = tuple(f"test/{p}" for p in per_class)
+    return [m for m in seen if m.startswith(prefixes) == which]
+
+
+def comparison_rows(
+    summaries: Sequence[dict[str, Any]], headline: Headline, per_class: Sequence[str] = (), second: bool = False
+) -> list[dict[str, str]]:
+    """One row per model, best headline first; '-' where a model lacks a metric. ``second``: the per-class
+    table (metrics starting with a ``per_class`` prefix, models that have them) instead of the main one."""
+    rows = []
+    columns = metric_columns(summaries, headline, per_class, which=second)
+    for s in ranked(summaries, headline):
+        m = s["metrics"]
+        if second and not any(c in m for c in columns):
+            continue
+        row = {"model": s["model"]} if second else {"model": s["model"], "kind": s["kind"],
+                                                     "parameters": str(s["n_parameters"])}  # fmt: skip
+        for name in columns:
+            rejection = name.startswith("test/rej_at_")
+            row[_column(name)] = _fmt(m.get(name), 2 if rejection else 4, "inf" if rejection else "n/a")
+        if not second:
+            per_epoch, speed = s.get("train_seconds_per_epoch"), s.get("inference_images_per_s")
+            row["train s/epoch"] = f"{per_epoch:.1f}" if per_epoch else "-"
+            row["inference images/s"] = f"{speed:,.0f}" if speed else "-"
+        rows.append(row)
+    return rows
+
+
+def markdown_table(rows: Sequence[dict[str, str]]) -> str:
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r[h] for h in header) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(summaries: Sequence[dict[str, Any]], headline: Headline) -> str:
+    """Numbers, not formatted strings: value and error columns per metric (empty where a model lacks one)."""
+    buf = io.StringIO()
+    names = metric_columns(summaries, headline)
+    fields = ["model", "kind", "parameters"] + [f"{m}{suffix}" for m in names for suffix in ("", "_err")]
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    for s in ranked(summaries, headline):
+        row: dict[str, Any] = {"model": s["model"], "kind": s["kind"], "parameters": s["n_parameters"]}
+        for m in names:
+            if m in s["metrics"]:
+                row[m], row[f"{m}_err"] = s["metrics"][m]["value"], s["metrics"][m]["err"]
+        writer.writerow(row)
+    return buf.getvalue()

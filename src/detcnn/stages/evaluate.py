@@ -1,0 +1,134 @@
+"""The evaluate stage: a trained network or a fitted baseline -> test-split predictions, metrics and a plot.
+
+Networks and baselines of a task give the same kind of prediction (named arrays, :mod:`detcnn.tasks`) and go
+through the same code after that:
+
+- ``scores`` (``scores.npz``): ``y`` (event classes of the evaluated events, file order), ``rows`` (their
+  indices in the test file), ``true`` (the truth, where it is one value per event) and the prediction:
+  ``score`` (P(signal), or the baseline's score) with ``proba`` ``(N, K)`` and ``selected`` for
+  classification; ``pred`` ``(N, V, H, W)`` for the pixel tasks, ``(N,)`` [GeV] for energy regression;
+- ``metrics`` (``metrics.json``): the task's metrics (``test/<name>``) with bootstrap errors, the task,
+  parameters and, for networks, inference images/s and training s/epoch (from ``history``);
+- ``plot`` (``plot.png``): the task's figure of one model (ROC curve, pixel confusion, residuals).
+
+Every evaluation is an MLflow run with the same metric names for every model of a task.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detcnn.baselines import get_baseline
+from detcnn.errors import ConfigError
+from detcnn.evaluation.metrics import bootstrap_indices
+from detcnn.io.atomic import atomic_path, write_json
+from detcnn.io.images import ImageFile, ImageSet
+from detcnn.tasks import TASKS, get_task
+from detcnn.tracking import mlflow_run
+
+Paths = str | os.PathLike[str]
+KINDS = ("network", "cuts")
+
+
+def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
+    return np.arange(len(images.y)) if classes is None else np.flatnonzero(np.isin(images.y, classes))
+
+
+def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> tuple[Any, Any, dict, dict]:
+    """``(task, plugin, prediction of every test event of the task, info)`` of ``weights.pt``; ``info`` has the
+    cost: inference images/s on this machine (after a warm-up batch) and the mean training s/epoch."""
+    from detcnn.training.data import TensorSource, predict
+    from detcnn.training.device import configure_threads, resolve_device
+    from detcnn.training.network import load_network
+
+    configure_threads(threads)
+    device = resolve_device("auto")
+    model, payload = load_network(model_path, device)
+    task = get_task(payload.get("task"))
+    plugin = task.plugin(test.attrs, payload.get("task_args") or {})
+    X = test.X[_rows(test, plugin.classes)]
+    predict(model, TensorSource(X[:256], np.zeros(min(256, len(X)))), device, transform=plugin.predict)  # warm-up
+    t0 = time.perf_counter()
+    out = predict(model, TensorSource(X, np.zeros(len(X))), device, transform=plugin.predict)
+    seconds = time.perf_counter() - t0
+    info = {"n_parameters": sum(p.numel() for p in model.parameters()), "inference_images_per_s": len(X) / seconds,
+            "inference_device": str(device), "arch": payload["arch"]}  # fmt: skip
+    if history is not None:
+        with open(history) as fh:
+            epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
+        info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
+    return task, plugin, task.prediction(out, test.attrs), info
+
+
+def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> tuple[Any, Any, dict, dict]:
+    """``(task, plugin, prediction, info)`` of a fitted baseline (``cuts.json``), for the events of its task."""
+    model = json.loads(Path(model_path).read_text())
+    kind = get_baseline(model.get("kind"))
+    task = TASKS[kind.TASK]
+    plugin = task.plugin(test.attrs, kind.task_args(model))
+    rows = _rows(test, plugin.classes)
+    prediction = {k: v[rows] for k, v in kind.predict(model, test).items()}
+    return task, plugin, prediction, {"n_parameters": kind.fitted_numbers(model), "arch": model["kind"]}
+
+
+SCORERS = {"network": _network, "cuts": _baseline}
+
+
+def run(
+    *, model: Paths, kind: str, test: Paths, scores: Paths, metrics: Paths, plot: Paths, dataset: str, name: str,
+    efficiencies: Sequence[float], purities: Sequence[float], n_bootstrap: int, seed: int, tracking_uri: str,
+    threads: int = 1, history: Paths | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Score the ``test`` split with a network (``kind='network'``, ``model`` its ``weights.pt``, ``history``
+    its training history) or a baseline (``kind='cuts'``, ``model`` its ``cuts.json``); write the three
+    outputs of the module doc. ``efficiencies`` and ``purities``: the classification working points;
+    ``n_bootstrap`` resamples drawn from ``seed`` (the same for every model of the dataset: paired)."""
+    if kind not in SCORERS:
+        raise ConfigError(f"unknown model kind '{kind}'; valid: {list(KINDS)}", key="kind")
+    with ImageFile(test) as f:
+        images = f.load(with_images=True, with_pixels=True)
+    task, plugin, prediction, info = SCORERS[kind](model, images, threads, history)
+    for array_name, values in prediction.items():
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {test}")
+    rows = _rows(images, plugin.classes)
+    truth = plugin.truth(images.array(plugin.target)[rows])
+    indices = bootstrap_indices(len(rows), n_bootstrap, seed)
+    settings = {"efficiencies": list(efficiencies), "purities": list(purities)}
+    results = {f"test/{k}": v for k, v in task.metrics(truth, prediction, images.attrs, settings, indices).items()}
+    summary = {"dataset": dataset, "model": name, "kind": kind, "task": task.NAME, "n_test": len(rows), **info,
+               "metrics": results}  # fmt: skip
+    arrays = {"y": images.y[rows], "rows": rows, **prediction}
+    if truth.ndim == 1:
+        arrays["true"] = truth
+    with atomic_path(scores) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    write_json(metrics, summary)
+    task.plot(Path(plot), name, kind, truth, prediction, images.attrs)
+    tags = {"stage": "evaluate", "model": name, "kind": kind, "task": task.NAME}
+    with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (mlflow, _run):
+        mlflow.log_params({"model": name, "kind": kind, "task": task.NAME, "n_test": len(rows),
+                           "n_parameters": info["n_parameters"]})  # fmt: skip
+        mlflow.log_metrics(_flat_metrics(results, info))
+        for path in (metrics, plot):
+            mlflow.log_artifact(str(path))
+    return summary
+
+
+def _flat_metrics(metrics: Mapping[str, Mapping[str, float]], info: Mapping[str, Any]) -> dict[str, float]:
+    flat = {}
+    for name, m in metrics.items():
+        flat[name] = m["value"]
+        flat[f"{name}_err"] = m["err"]
+    if "inference_images_per_s" in info:
+        flat["test/inference_images_per_s"] = info["inference_images_per_s"]
+    return {k: float(v) for k, v in flat.items() if v is not None and np.isfinite(v)}

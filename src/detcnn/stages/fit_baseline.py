@@ -1,0 +1,41 @@
+"""The fit-baseline stage: what one does without a network, fitted on the train split -> a JSON model.
+
+The kind (:data:`detcnn.baselines.BASELINES`) fits on the train images (observables, or images and
+per-pixel truth); the model it writes is evaluated by the evaluate stage like a network of its task.
+Every fit is an MLflow run (params: the config; metrics: the train figures of merit).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from detcnn.baselines import get_baseline
+from detcnn.io.atomic import write_json
+from detcnn.io.images import ImageFile
+from detcnn.tracking import log_params_flat, mlflow_run
+
+
+def run(
+    *, train: str | os.PathLike[str], cuts: str | os.PathLike[str], dataset: str, name: str, cfg: Mapping[str, Any],
+    efficiencies: Sequence[float], tracking_uri: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Fit baseline ``name`` (its config section ``cfg``, ``kind`` first) on the ``train`` split at the signal
+    ``efficiencies`` working points; write the model to ``cuts`` (JSON, atomically) and log the fit."""
+    kind = get_baseline(cfg.get("kind"), key=f"baselines.{name}.kind")
+    with ImageFile(train) as f:
+        images = f.load(with_images=kind.PIXELS, with_pixels=kind.PIXELS)
+    model = kind.fit(images, cfg, list(efficiencies))
+    model.update(name=name, dataset=dataset, kind=kind.NAME, task=kind.TASK, n_train=len(images.y))
+    train_metrics = {f"train/{k}": v for k, v in kind.train_metrics(model).items()}
+    tags = {"stage": "train", "model": name, "kind": "cuts", "task": kind.TASK}
+    with mlflow_run(tracking_uri, dataset, f"train/{name}", tags=tags) as (mlflow, run):
+        log_params_flat(mlflow, {"model": name, "task": kind.TASK, **{k: v for k, v in cfg.items() if k != "datasets"}})
+        mlflow.log_metrics({k: v for k, v in train_metrics.items() if np.isfinite(v)})
+        model["mlflow_run_id"] = run.info.run_id
+        write_json(cuts, model)
+        mlflow.log_artifact(str(cuts))
+    return model

@@ -1,0 +1,35 @@
+"""The rasterise stage: a dataset's ROOT files -> one image file per split (train, val, test) and stats.
+
+The rasteriser is the one for the dataset's kind of events (:data:`detcnn.rasterisers.RASTERISERS`), with
+what the dataset's source contributes (class names, event truth, detector volume)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from detcnn.catalogue import event_kind
+from detcnn.config import config_hash
+from detcnn.generate import get_source
+from detcnn.io.atomic import write_json
+from detcnn.rasterisers import RASTERISERS
+
+Path = str | os.PathLike[str]
+
+
+def run(
+    *, inputs: Sequence[Path], train: Path, val: Path, test: Path, stats: Path, dataset: str,
+    ds: Mapping[str, Any], seed: int, progress: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Rasterise the ROOT files ``inputs`` of dataset ``dataset`` (its config section ``ds``) into the split
+    files ``train``, ``val``, ``test`` (HDF5, renamed into place only when all succeeded) and ``stats`` (JSON).
+    The split draw is seeded by ``seed``; the files carry the hash of ``ds``."""
+    source = get_source(ds.get("source", "pythia_jets"), key=f"datasets.{dataset}.source")
+    rasteriser = RASTERISERS[event_kind(ds)]
+    result = rasteriser.rasterise_dataset(
+        inputs, {"train": train, "val": val, "test": test}, ds, dataset=dataset, seed=seed,
+        config_hash=config_hash(ds), progress=progress, **source.rasterise_options(ds),
+    )  # fmt: skip
+    write_json(stats, result)
+    return result

@@ -1,0 +1,109 @@
+"""The train stage: a dataset's train and val image files -> a trained network.
+
+Writes ``weights`` (``weights.pt``: a plain dict of tensors and names, loadable with ``weights_only=True``),
+``config`` (the resolved model and data config, JSON), ``history`` (one CSV row per epoch) and ``run`` (the
+MLflow run id, JSON). Every training is an MLflow run with per-epoch ``train/loss``, ``val/loss`` and the
+task's validation metrics (``val/auc`` for a classifier, ``val/accuracy`` and ``val/mean_iou`` for a
+segmenter, ...), the same functions as the test metrics of the same names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from detcnn.errors import InputError
+from detcnn.io.atomic import write_json, write_text
+from detcnn.io.images import ImageFile
+from detcnn.tasks import get_task
+from detcnn.tracking import log_params_flat, mlflow_run
+
+log = logging.getLogger(__name__)
+Path = str | os.PathLike[str]
+
+
+def history_csv(rows: list[dict[str, float]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def run(
+    *, train: Path, val: Path, weights: Path, config: Path, history: Path, run_info: Path, dataset: str,
+    model: str, model_cfg: Mapping[str, Any], seed: int, threads: int, tracking_uri: str, progress: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Train ``model_cfg = {arch, args, task, task_args, train}`` on the ``train`` split, stopping early on
+    ``val``; ``seed`` (or the model's ``train.seed``) seeds the weights and the batch order; ``threads`` CPU
+    threads. Writes the four outputs of the module doc and logs the run to ``tracking_uri``."""
+    import torch  # noqa: F401  (first, so a broken torch install fails before any work)
+
+    from detcnn.training.data import H5Source, open_source
+    from detcnn.training.device import configure_threads, resolve_device, seed_everything
+    from detcnn.training.loop import TrainSettings, fit
+    from detcnn.training.network import build_model, save_network
+
+    arch, args, train_cfg = model_cfg["arch"], dict(model_cfg.get("args", {})), dict(model_cfg.get("train", {}))
+    settings = TrainSettings.from_config(train_cfg)
+    task = get_task(model_cfg.get("task"))
+    task_args = dict(model_cfg.get("task_args") or {})
+    with ImageFile(train) as tr, ImageFile(val) as va:
+        attrs = tr.attrs
+        train_rows = tr.select(task.plugin(attrs, task_args).classes, settings.max_train_events)
+        plugin = task.plugin(attrs, task_args, tr, train_rows)  # fits class weights, output scaling on train
+        configure_threads(threads)
+        device = resolve_device(train_cfg.get("device", "auto"))
+        train_seed = int(train_cfg.get("seed", seed))
+        generator = seed_everything(train_seed)
+        log.info("training '%s' (%s) on %s with %d CPU threads", model, arch, device, threads)
+        train_src = open_source(tr, settings.max_memory_gb, plugin.target, train_rows)
+        val_src = open_source(va, settings.max_memory_gb, plugin.target,
+                              va.select(plugin.classes, settings.max_val_events))  # fmt: skip
+        for src, path in ((train_src, train), (val_src, val)):
+            if len(src) == 0:
+                raise InputError("the split holds no events of this task", path=path,
+                                 fix="generate more events, change the split or the task's classes")  # fmt: skip
+        net, full_args = build_model(arch, args, attrs, tr.image_shape[-1], train_src.scaling(), task, plugin)
+        n_params = sum(p.numel() for p in net.parameters())
+        resolved = {
+            "dataset": dataset,
+            "model": model,
+            "arch": arch,
+            "args": full_args,
+            "task": {"name": task.NAME, "target": plugin.target, **plugin.info},
+            "train": {**settings.__dict__, "device": str(device), "seed": train_seed},
+            "data": {k: attrs.get(k) for k in ("channels", "extent", "class_names", "config_hash")},
+            "n_train": len(train_src),
+            "n_val": len(val_src),
+            "streamed": isinstance(train_src, H5Source),
+            "n_parameters": n_params,
+        }
+        tags = {"stage": "train", "model": model}
+        with mlflow_run(tracking_uri, dataset, f"train/{model}", tags=tags) as (mlflow, mlrun):
+            log_params_flat(mlflow, {"arch": arch, "args": full_args, "train": resolved["train"],
+                                     "task": resolved["task"]})  # fmt: skip
+            mlflow.log_params({"n_parameters": n_params, "n_train": len(train_src), "model": model})
+
+            def on_epoch(row: dict[str, float]) -> None:
+                mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
+
+            t0 = time.perf_counter()
+            net, hist = fit(net, train_src, val_src, plugin, settings, device, generator, on_epoch, progress)
+            seconds = time.perf_counter() - t0
+            mlflow.log_metrics({"best_epoch": hist.best_epoch, "best/val_loss": hist.best_val_loss})
+            resolved.update(best_epoch=hist.best_epoch, train_seconds=seconds, mlflow_run_id=mlrun.info.run_id)
+            payload = {"arch": arch, "args": full_args, "class_names": list(attrs.get("class_names", [])),
+                       "task": task.NAME, "task_args": task_args}  # fmt: skip
+            save_network(weights, net, payload)
+            write_json(config, resolved)
+            write_text(history, history_csv(hist.rows))
+            for path in (weights, config, history):
+                mlflow.log_artifact(str(path))
+            write_json(run_info, {"mlflow_run_id": mlrun.info.run_id, "tracking_uri": tracking_uri})
+    return resolved

@@ -1,0 +1,43 @@
+"""The tasks: what a network learns from an image file and how it is judged. One module per task, each with
+the same names (the way scikit-hep/vector gives every compute module the same functions and one dispatch
+table), and :data:`TASKS`, the one table. A stage says ``task = TASKS[name]`` and never branches on a name.
+
+Every task module defines:
+
+- ``NAME``; ``NETWORK``: the registry kind it needs (``"classifier"`` or ``"segmenter"``);
+  ``PIXEL_TRUTH``: whether evaluation and report read the per-pixel truth of the image files;
+- ``HEADLINE``: ``(metric, higher_is_better)``, which heads and sorts the report table; ``VALIDATION``: the
+  metrics computed on the validation split every epoch (``val/<name>``); ``PER_CLASS``: prefixes of metrics
+  that go into a second, per-class report table, titled ``PER_CLASS_TITLE``; ``FIGURES``: the report's
+  figure names (``<name>.png``);
+- ``target_stats(train, rows)`` and ``plugin(attrs, args, train=None, rows=None)``: the training plug-in
+  (:class:`~detcnn.tasks.common.Plugin`: target, outputs, loss, prediction, validation score, output
+  scaling fitted on the train split);
+- ``prediction(output, attrs)``: a network's stored output as named prediction arrays, the same names a
+  baseline of the task predicts;
+- ``metrics(truth, prediction, attrs, settings, indices)``: the test metrics with bootstrap errors (the
+  validation uses the same function, so ``val/x`` and ``test/x`` mean the same);
+- ``plot(path, model, kind, truth, prediction, attrs)``: the one figure of an evaluation;
+- ``report(loaded, test, figures, settings, indices)``: the task's report figures and paired comparisons.
+
+Importing this package does not import torch (the workflow rules read the table).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from detcnn.errors import ConfigError
+from detcnn.tasks import classification, energy_regression, pixel_regression, segmentation
+
+TASKS: dict[str, ModuleType] = {m.NAME: m for m in (classification, segmentation, pixel_regression, energy_regression)}
+#: The task of a model (and the tasks of a dataset) that names none: the schema's default.
+DEFAULT_TASK = classification.NAME
+
+
+def get_task(name: str | None = None, key: str = "task") -> ModuleType:
+    """The task module ``name`` (None: :data:`DEFAULT_TASK`); a ConfigError listing the tasks for an unknown one."""
+    name = DEFAULT_TASK if name is None else name
+    if name not in TASKS:
+        raise ConfigError(f"unknown task '{name}'; valid: {sorted(TASKS)}", key=key)
+    return TASKS[name]

@@ -1,0 +1,114 @@
+"""One event quantity ``truth/<target>`` ``(N,)`` [GeV] (default the neutrino energy), optionally for some
+classes only (``classes``), from a classifier with one output, against the calorimetric estimate.
+
+Loss: ``relative_mse`` (``((pred - true) / true)^2``, the quantity the resolution measures) or ``mse``; the
+output is ``mean + std * network`` with the mean and spread of the train targets, so it starts at the right
+scale. Metrics of ``r = (pred - true) / true``: ``resolution`` (RMS), ``core_width`` (half the central 68 %)
+and ``bias`` (median).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detcnn.errors import ConfigError
+from detcnn.tasks.common import (
+    Metrics,
+    Plugin,
+    TargetStats,
+    bootstrap_values,
+    check_args,
+    class_indices,
+    no_resamples,
+    values,
+)
+from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
+
+NAME = "energy_regression"
+NETWORK = "classifier"
+PIXEL_TRUTH = False
+HEADLINE = ("resolution", False)
+VALIDATION = ("resolution", "core_width", "bias")
+PER_CLASS: tuple[str, ...] = ()
+PER_CLASS_TITLE = ""
+FIGURES = ("residuals", "resolution_vs_energy", "examples")
+LOSSES = ("relative_mse", "mse")
+
+
+def target_stats(train: Any, rows: np.ndarray | None, target: str = "truth/nu_energy") -> TargetStats:
+    """Mean and standard deviation of the targets of the events ``rows`` of the train split (the output unit)."""
+    targets = train.read(target, rows).astype(float)
+    return TargetStats(shift=float(targets.mean()), scale=float(targets.std()) or 1.0)
+
+
+def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None) -> Plugin:
+    """``task_args``: ``target`` (a truth branch, default nu_energy), ``classes`` (names), ``loss``."""
+    check_args(NAME, args, ("target", "classes", "loss"))
+    loss = args.get("loss", "relative_mse")
+    if loss not in LOSSES:
+        raise ConfigError(f"energy regression loss must be one of {list(LOSSES)}, got '{loss}'", key="task_args.loss")
+    from detcnn.training.losses import EventRegressionLoss
+
+    target = f"truth/{args.get('target', 'nu_energy')}"
+    info = {"target": target, "classes": args.get("classes"), "loss": loss}
+    stats = target_stats(train, rows, target) if train is not None else None
+    return Plugin(
+        target=target, num_outputs=1, loss=EventRegressionLoss(loss), classes=class_indices(
+            attrs, args.get("classes"), "task_args.classes"),
+        predict=lambda out, x: out.float().squeeze(1), info=info,
+        output=(stats.shift, stats.scale) if stats is not None else None,
+        score=lambda t, p: values(metrics(t, prediction(p, attrs), attrs, {}, no_resamples(len(t))), VALIDATION),
+    )  # fmt: skip
+
+
+def prediction(pred: np.ndarray, attrs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``pred``: the estimated quantity ``(N,)`` [GeV]."""
+    return {"pred": pred}
+
+
+def metrics(
+    true: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any], settings: Mapping[str, Any],
+    indices: np.ndarray,
+) -> Metrics:  # fmt: skip
+    """Relative resolution of the event quantity: RMS, core width and bias of (pred - true) / true."""
+    pred = prediction["pred"].astype(np.float64)
+    true = np.asarray(true, dtype=np.float64)
+    return bootstrap_values(lambda rows: resolution_values(pred[rows], true[rows]), len(true), indices)
+
+
+def plot(
+    path: Path, name: str, kind: str, true: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any]
+) -> None:
+    """Relative residuals, and predicted against true energy."""
+    from detcnn.report.plots import _plt, _save
+
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    rel = (prediction["pred"] - true) / true
+    residual_axes(a, rel, f"{name}: RMS {np.sqrt(np.mean(rel**2)):.3f}")
+    b.hist2d(true, prediction["pred"], bins=50, cmap="Blues")
+    lim = [0, float(np.percentile(true, 99.5))]
+    b.plot(lim, lim, "k--", lw=1)
+    b.set_xlabel("true energy [GeV]")
+    b.set_ylabel("predicted energy [GeV]")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def report(
+    loaded: Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]], test: Any, figures: Mapping[str, Path],
+    settings: Mapping[str, Any], indices: np.ndarray,
+) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """Residuals and resolution against the true energy, examples (every view with the true and predicted
+    energies), paired resolution differences."""
+    from detcnn.report.figures import plot_energy_regression_examples
+
+    per_event = {m: (a["pred"].astype(np.float64), a["true"].astype(np.float64)) for m, (_, a) in loaded.items()}
+    return resolution_report(
+        per_event, loaded, figures, HEADLINE, indices,
+        lambda path: plot_energy_regression_examples(path, test, loaded, settings["seed"]),
+    )  # fmt: skip
