@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from detcnn.io.images import ImageFile, ImageWriter
-from detcnn.tasks import TASKS
+from detcnn.tasks import TASKS, plugin_of
 from detcnn.training.data import H5Source, TensorSource, open_source, predict
 from detcnn.training.device import seed_everything
 from detcnn.training.loop import TrainSettings, fit
@@ -42,8 +42,8 @@ def test_fit_learns_and_keeps_the_best_epoch() -> None:
     model, _ = build_model("komiske_cnn", {"filters": [8, 8, 8], "dense": 16}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=6, batch_size=64, lr=3e-3, patience=2)
     seen: list[dict] = []
-    model, history = fit(model, train, val, TASKS["classification"].plugin(ATTRS, {}), settings, torch.device("cpu"),
-                         gen, seen.append, progress=False)  # fmt: skip
+    plugin = plugin_of(TASKS["classification"], ATTRS, {})
+    model, history = fit(model, train, val, plugin, settings, torch.device("cpu"), gen, seen.append, progress=False)
     assert seen == history.rows
     assert history.rows[-1]["val/auc"] > 0.95
     assert history.rows[0]["train/loss"] > history.rows[-1]["train/loss"]
@@ -96,7 +96,7 @@ def test_training_on_the_gpu(amp: bool) -> None:
     model, _ = build_model("resnet", {"width": 8, "layers": [1, 1]}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=4, batch_size=64, lr=3e-3, patience=4, amp=amp)
     device = torch.device("cuda")
-    model, history = fit(model, train, val, TASKS["classification"].plugin(ATTRS, {}), settings, device,
+    model, history = fit(model, train, val, plugin_of(TASKS["classification"], ATTRS, {}), settings, device,
                          seed_everything(0), progress=False)  # fmt: skip
     assert next(model.parameters()).device.type == "cuda"
     assert history.rows[-1]["val/auc"] > 0.95

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, check_args, no_resamples, values
+from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, check_args
 
 NAME = "binarisation"
 NETWORK = "segmenter"
@@ -52,7 +52,6 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="X", num_outputs=2, loss=BinariseLoss(), truth=binarise,
         predict=lambda out, x: out.argmax(dim=1).to(torch.int8),
-        score=lambda t, p: values(metrics(t, prediction(p, attrs), attrs, {}, no_resamples(len(t))), VALIDATION),
     )  # fmt: skip
 
 

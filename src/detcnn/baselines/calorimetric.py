@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.baselines.calibration import apply_calibration, fit_calibration
-from detcnn.baselines.common import event_rows, event_truth, numeric
+from detcnn.baselines.common import event_rows, event_truth, train_section
 from detcnn.io.images import ImageSet
 
 NAME = "calorimetric"
@@ -40,5 +40,4 @@ def fitted_numbers(model: Mapping[str, Any]) -> int:
     return 2  # slope and offset
 
 
-def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
-    return numeric(model.get("train"))
+train_metrics = train_section

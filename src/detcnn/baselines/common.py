@@ -59,6 +59,11 @@ def train_auc(images: ImageSet, prediction: Mapping[str, np.ndarray]) -> float:
     return auc(images.y, prediction["score"])
 
 
+def train_auc_metrics(model: Mapping[str, Any]) -> dict[str, float]:
+    """The train AUC a binary cut fit stored (``train_auc``)."""
+    return {"auc": float(model["train_auc"])}
+
+
 def signal_class(images: ImageSet) -> int:
     return int(images.attrs.get("signal_class", 0))
 
@@ -75,6 +80,11 @@ def count_thresholds(model: Mapping[str, Any]) -> int:
     return n or len(model.get("observables", [])) or 1
 
 
-def numeric(section: Mapping[str, Any] | None) -> dict[str, float]:
-    """The numbers of a fit's ``train`` section (its figures of merit on the train split)."""
-    return {k: float(v) for k, v in (section or {}).items() if isinstance(v, int | float)}
+def train_section(model: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers of a fit's ``train`` section (its figures of merit on the train split; none without one)."""
+    return {k: float(v) for k, v in (model.get("train") or {}).items() if isinstance(v, int | float)}
+
+
+def no_task_args(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A baseline judged by its task's default settings."""
+    return {}

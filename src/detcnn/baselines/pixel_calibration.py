@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.baselines.calibration import apply_calibration, fit_calibration
-from detcnn.baselines.common import charge_images, numeric
+from detcnn.baselines.common import charge_images, no_task_args, train_section
 from detcnn.io.images import ImageSet
 
 NAME = "pixel_calibration"
@@ -30,13 +30,11 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
     return {"pred": np.where(charge > 0, apply_calibration(model, charge), 0.0).astype(np.float32)}
 
 
-def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
-    return {}
+task_args = no_task_args
 
 
 def fitted_numbers(model: Mapping[str, Any]) -> int:
     return 2  # slope and offset
 
 
-def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
-    return numeric(model.get("train"))
+train_metrics = train_section

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.baselines.common import charge_images, count_thresholds, numeric
+from detcnn.baselines.common import charge_images, count_thresholds, no_task_args, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
 
@@ -250,13 +250,10 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
     return {"pred": predict_pixel_cuts(model, charge_images(images))}
 
 
-def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
-    return {}
+task_args = no_task_args
 
 
-def fitted_numbers(model: Mapping[str, Any]) -> int:
-    return count_thresholds(model)
+fitted_numbers = count_thresholds
 
 
-def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
-    return numeric(model.get("train"))
+train_metrics = train_section

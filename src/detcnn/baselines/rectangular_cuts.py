@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.baselines import single_cut
-from detcnn.baselines.common import require_observables, train_auc
+from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_rectangular_cuts, score_rectangular_cuts
 from detcnn.io.images import ImageSet
 
@@ -32,8 +31,8 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
     return {"score": score_rectangular_cuts(model, images.observables)}
 
 
-task_args = single_cut.task_args
-train_metrics = single_cut.train_metrics
+task_args = no_task_args
+train_metrics = train_auc_metrics
 
 
 def fitted_numbers(model: Mapping[str, Any]) -> int:

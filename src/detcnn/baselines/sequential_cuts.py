@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.baselines.common import count_thresholds, numeric, signal_class
+from detcnn.baselines.common import count_thresholds, no_task_args, signal_class, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
 
@@ -230,13 +230,10 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
     return {"score": score_sequential_cuts(model, obs), "selected": apply_sequential_cuts(model, obs)}
 
 
-def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
-    return {}
+task_args = no_task_args
 
 
-def fitted_numbers(model: Mapping[str, Any]) -> int:
-    return count_thresholds(model)
+fitted_numbers = count_thresholds
 
 
-def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
-    return numeric(model.get("train"))
+train_metrics = train_section

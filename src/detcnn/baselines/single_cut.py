@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.baselines.common import require_observables, train_auc
+from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_single_cut, score_single_cut
 from detcnn.io.images import ImageSet
 
@@ -30,13 +30,11 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
     return {"score": score_single_cut(model, images.observables)}
 
 
-def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
-    return {}
+task_args = no_task_args
 
 
 def fitted_numbers(model: Mapping[str, Any]) -> int:
     return 1
 
 
-def train_metrics(model: Mapping[str, Any]) -> dict[str, float]:
-    return {"auc": float(model["train_auc"])}
+train_metrics = train_auc_metrics

@@ -20,7 +20,7 @@ from typing import Any
 from detcnn.errors import InputError
 from detcnn.io.atomic import write_json, write_text
 from detcnn.io.images import ImageFile
-from detcnn.tasks import get_task
+from detcnn.tasks import get_task, plugin_of
 from detcnn.tracking import log_params_flat, mlflow_run
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def run(
     with ImageFile(train) as tr, ImageFile(val) as va:
         attrs = tr.attrs
         train_rows = tr.select(task.plugin(attrs, task_args).classes, settings.max_train_events)
-        plugin = task.plugin(attrs, task_args, tr, train_rows)  # fits class weights, output scaling on train
+        plugin = plugin_of(task, attrs, task_args, tr, train_rows)  # fits class weights, output scaling on train
         configure_threads(threads)
         device = resolve_device(train_cfg.get("device", "auto"))
         train_seed = int(train_cfg.get("seed", seed))

@@ -11,12 +11,12 @@ Every task module defines:
   that go into a second, per-class report table, titled ``PER_CLASS_TITLE``; ``FIGURES``: the report's
   figure names (``<name>.png``);
 - ``target_stats(train, rows)`` and ``plugin(attrs, args, train=None, rows=None)``: the training plug-in
-  (:class:`~detcnn.tasks.common.Plugin`: target, outputs, loss, prediction, validation score, output
-  scaling fitted on the train split);
+  (:class:`~detcnn.tasks.common.Plugin`: target, outputs, loss, prediction, output scaling fitted on the
+  train split); :func:`plugin_of` adds the validation score;
 - ``prediction(output, attrs)``: a network's stored output as named prediction arrays, the same names a
   baseline of the task predicts;
 - ``metrics(truth, prediction, attrs, settings, indices)``: the test metrics with bootstrap errors (the
-  validation uses the same function, so ``val/x`` and ``test/x`` mean the same);
+  validation calls the same function, so ``val/x`` and ``test/x`` mean the same);
 - ``plot(path, model, kind, truth, prediction, attrs)``: the one figure of an evaluation;
 - ``report(loaded, test, figures, settings, indices)``: the task's report figures and paired comparisons.
 
@@ -25,10 +25,15 @@ Importing this package does not import torch (the workflow rules read the table)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
+
+import numpy as np
 
 from detcnn.errors import ConfigError
 from detcnn.tasks import classification, energy_regression, pixel_regression, segmentation
+from detcnn.tasks.common import Plugin, no_resamples, values
 
 TASKS: dict[str, ModuleType] = {m.NAME: m for m in (classification, segmentation, pixel_regression, energy_regression)}
 #: The task of a model (and the tasks of a dataset) that names none: the schema's default.
@@ -41,3 +46,18 @@ def get_task(name: str | None = None, key: str = "task") -> ModuleType:
     if name not in TASKS:
         raise ConfigError(f"unknown task '{name}'; valid: {sorted(TASKS)}", key=key)
     return TASKS[name]
+
+
+def plugin_of(
+    task: ModuleType, attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None
+) -> Plugin:
+    """``task.plugin(attrs, args, train, rows)`` with its validation ``score``: the task's own ``metrics``
+    (the test metrics) of its ``VALIDATION`` names, on the validation split without resamples."""
+    plugin = task.plugin(attrs, args, train, rows)
+
+    def score(truth: np.ndarray, out: np.ndarray) -> dict[str, float]:
+        metrics = task.metrics(truth, task.prediction(out, attrs), attrs, {}, no_resamples(len(truth)))
+        return values(metrics, task.VALIDATION)
+
+    plugin.score = score
+    return plugin

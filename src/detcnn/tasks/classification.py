@@ -22,7 +22,7 @@ import numpy as np
 
 from detcnn.evaluation.metrics import Metric, auc, evaluate_with_bootstrap, metric_functions, paired_difference, roc
 from detcnn.evaluation.multiclass import efficiency_at_purity_metric, one_vs_rest_auc_metric, selection_metrics
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, check_args, no_resamples, values
+from detcnn.tasks.common import Metrics, Plugin, TargetStats, check_args
 
 NAME = "classification"
 NETWORK = "classifier"
@@ -54,8 +54,6 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="y", num_outputs=len(attrs["class_names"]), loss=nn.CrossEntropyLoss(),
         predict=lambda out, x: torch.softmax(out.float(), dim=1),
-        score=lambda y, proba: values(metrics(y, prediction(proba, attrs), attrs, {}, no_resamples(len(y))),
-                                      VALIDATION),
     )  # fmt: skip
 
 

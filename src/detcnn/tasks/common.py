@@ -28,21 +28,22 @@ class Plugin:
     ``target``: the image-file dataset the task learns from (``y``, ``y_pix``, ``e_pix``, ``truth/<name>``, or
     ``X`` for a target made from the image itself); ``num_outputs``: outputs per event (classifier) or per
     pixel (segmenter); ``loss(raw outputs, stored target)``; ``predict(raw outputs, inputs)``: the stored
-    prediction (class probabilities, pixel classes, energies); ``score(truth, prediction)``: the validation
-    metrics, the same functions as the test metrics of the same names; ``truth(stored target)``: what
-    predictions are compared with; ``classes``: the event classes used (None: all); ``output``: ``(shift,
-    scale)`` of a regression output in train units; ``info``: resolved settings saved with the model.
+    prediction (class probabilities, pixel classes, energies); ``truth(stored target)``: what predictions
+    are compared with; ``classes``: the event classes used (None: all); ``output``: ``(shift, scale)`` of a
+    regression output in train units; ``info``: resolved settings saved with the model; ``score(truth,
+    prediction)``: the validation metrics, which :func:`detcnn.tasks.plugin_of` sets to the task's own test
+    metrics of its ``VALIDATION`` names (so ``val/x`` and ``test/x`` are one function).
     """
 
     target: str
     num_outputs: int
     loss: Any
     predict: Callable[[Any, Any], Any]
-    score: Callable[[np.ndarray, np.ndarray], dict[str, float]]
     classes: list[int] | None = None
     output: tuple[float, float] | None = None
     truth: Callable[[np.ndarray], np.ndarray] = _same
     info: dict[str, Any] = field(default_factory=dict)
+    score: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None  # set by tasks.plugin_of
 
 
 @dataclass

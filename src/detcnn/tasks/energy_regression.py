@@ -23,8 +23,6 @@ from detcnn.tasks.common import (
     bootstrap_values,
     check_args,
     class_indices,
-    no_resamples,
-    values,
 )
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 
@@ -61,7 +59,6 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
             attrs, args.get("classes"), "task_args.classes"),
         predict=lambda out, x: out.float().squeeze(1), info=info,
         output=(stats.shift, stats.scale) if stats is not None else None,
-        score=lambda t, p: values(metrics(t, prediction(p, attrs), attrs, {}, no_resamples(len(t))), VALIDATION),
     )  # fmt: skip
 
 

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, charge_empty, check_args, no_resamples
-from detcnn.tasks.common import values as metric_values
+from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, charge_empty, check_args
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 
 NAME = "pixel_regression"
@@ -62,8 +61,6 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="e_pix", num_outputs=1, loss=PixelMSE(), predict=predict,
         output=(0.0, target_stats(train, rows).scale) if train is not None else None,
-        score=lambda t, p: metric_values(metrics(t, prediction(p, attrs), attrs, {}, no_resamples(len(t))),
-                                         VALIDATION),
     )  # fmt: skip
 
 

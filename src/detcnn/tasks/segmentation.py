@@ -21,7 +21,7 @@ import numpy as np
 
 from detcnn.errors import ConfigError
 from detcnn.evaluation.segmentation import bootstrap_nonempty_metrics, event_confusions
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, charge_empty, check_args, no_resamples, values
+from detcnn.tasks.common import Metrics, Plugin, TargetStats, charge_empty, check_args
 
 NAME = "segmentation"
 NETWORK = "segmenter"
@@ -87,7 +87,6 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="y_pix", num_outputs=len(names), loss=SegmentationLoss(weight_t, 0 if ignore else -100),
         predict=predict, info=info,
-        score=lambda t, p: values(metrics(t, prediction(p, attrs), attrs, {}, no_resamples(len(t))), VALIDATION),
     )  # fmt: skip
 
 
