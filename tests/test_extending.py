@@ -90,3 +90,10 @@ def test_the_catalogue_imports_no_torch() -> None:
     code = f"import sys, detcnn.catalogue; print(sorted(m for m in {heavy} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_no_source_file_over_400_lines() -> None:
+    """Small modules: a file that grows past 400 lines is split along its sections."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "src").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}  # fmt: skip
+    assert not long, long

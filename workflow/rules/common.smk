@@ -94,7 +94,7 @@ def event_files(wildcards):
 
 
 def model_files(wildcards):
-    """What the evaluate rule reads of a model: a network's weights and training history, or a baseline's cuts."""
+    """The files the evaluation of a model reads: a network's weights and training history, or a baseline's cuts."""
     if model_kind(wildcards) == "network":
         return {
             "model": rules.train.output.weights.format(**wildcards),
@@ -116,3 +116,8 @@ def report_file(task, name, caption):
     own = Path(workflow.basedir) / "workflow" / "report" / task / f"{caption}.rst"
     rst = f"../report/{task}/{caption}.rst" if own.is_file() else "../report/figure.rst"
     return report(path, caption=rst, category="{dataset}", subcategory=task)
+
+
+def report_figures(output, figures):
+    """The --figure NAME=PATH flags of a report's figure outputs."""
+    return " ".join(f"--figure {name}={output[name]}" for name in figures)

@@ -2,11 +2,6 @@
 # task table (the tasks' figures differ); outputs wrapped in report() for `snakemake --report report.html`.
 
 
-def report_figures(output, figures):
-    """The --figure NAME=PATH flags of a report rule's figure outputs."""
-    return " ".join(f"--figure {name}={output[name]}" for name in figures)
-
-
 for _task in TASKS:
     _figures = task_figures(_task)
 

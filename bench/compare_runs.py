@@ -1,0 +1,136 @@
+"""Compare two finished workflow runs file by file: are the results the same?
+
+    python bench/compare_runs.py /path/to/run_a /path/to/run_b
+
+For every file under ``results/`` of both runs (the MLflow store aside) it says: identical bytes; the same
+content (image files: every dataset and attribute; ROOT files: every branch; weights: every tensor; JSON:
+equal once timings, rates, run ids and paths are left out; tables: the same lines); or different, with
+what differs (the metrics of a ``metrics.json`` that moved, from and to).
+Files only one run has are listed. Exit code 0 when nothing differs in content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VOLATILE = ("seconds", "mlflow_run_id", "tracking_uri", "artifact_root", "per_s", "inference_", "train_s")
+
+
+def _strip(obj: Any) -> Any:
+    """JSON without what changes from run to run (timings, rates, run ids, paths)."""
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if not any(v_ in k for v_ in VOLATILE)}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _h5(a: Path, b: Path) -> list[str]:
+    import h5py
+
+    diffs = []
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        names_a, names_b = [], []
+        fa.visit(names_a.append)
+        fb.visit(names_b.append)
+        if names_a != names_b:
+            return [f"datasets differ: {sorted(set(names_a) ^ set(names_b))}"]
+        for obj_a, obj_b, where in [(fa, fb, "/")] + [(fa[n], fb[n], n) for n in names_a]:
+            if dict(obj_a.attrs).keys() != dict(obj_b.attrs).keys() or any(
+                    not np.array_equal(obj_a.attrs[k], obj_b.attrs[k]) for k in obj_a.attrs):  # fmt: skip
+                diffs.append(f"attributes of {where}")
+            if isinstance(obj_a, h5py.Dataset) and not np.array_equal(obj_a[...], obj_b[...]):
+                diffs.append(f"values of {where}")
+    return diffs
+
+
+def _root(a: Path, b: Path) -> list[str]:
+    """Branches whose arrays differ (the files' own bytes hold write times and UUIDs)."""
+    import awkward as ak
+    import uproot
+
+    with uproot.open(a) as fa, uproot.open(b) as fb:
+        ta, tb = fa["events"], fb["events"]
+        if ta.keys() != tb.keys():
+            return [f"branches differ: {sorted(set(ta.keys()) ^ set(tb.keys()))}"]
+        return [k for k in ta.keys() if not ak.array_equal(ta[k].array(), tb[k].array())]
+
+
+def _weights(a: Path, b: Path) -> list[str]:
+    import torch
+
+    wa, wb = (torch.load(p, map_location="cpu", weights_only=True) for p in (a, b))
+    diffs = [k for k in wa if k != "state_dict" and wa[k] != wb.get(k)]
+    sa, sb = wa["state_dict"], wb["state_dict"]
+    return diffs + [f"state_dict[{k}]" for k in sa if k not in sb or not torch.equal(sa[k], sb[k])]
+
+
+def _metrics(a: dict, b: dict) -> list[str]:
+    out = []
+    for name in sorted(set(a.get("metrics", {})) | set(b.get("metrics", {}))):
+        va, vb = a["metrics"].get(name, {}).get("value"), b["metrics"].get(name, {}).get("value")
+        if va != vb:
+            out.append(f"{name}: {va} -> {vb}")
+    return out
+
+
+def compare(a: Path, b: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """``({category: [files]}, [details])`` of the two runs' ``results/`` trees."""
+    files_a = {p.relative_to(a) for p in (a / "results").rglob("*") if p.is_file() and "mlflow" not in p.parts}
+    files_b = {p.relative_to(b) for p in (b / "results").rglob("*") if p.is_file() and "mlflow" not in p.parts}
+    found: dict[str, list[str]] = {"identical bytes": [], "same content": [], "different": [], "only in one": []}
+    details = []
+    for rel in sorted(files_a ^ files_b):
+        found["only in one"].append(f"{rel} ({'a' if rel in files_a else 'b'})")
+    for rel in sorted(files_a & files_b):
+        pa, pb = a / rel, b / rel
+        if pa.read_bytes() == pb.read_bytes():
+            found["identical bytes"].append(str(rel))
+            continue
+        if rel.suffix == ".h5":
+            diffs = _h5(pa, pb)
+        elif rel.suffix == ".json":
+            ja, jb = json.loads(pa.read_text()), json.loads(pb.read_text())
+            diffs = [] if _strip(ja) == _strip(jb) else (_metrics(ja, jb) or ["content"])
+        elif rel.suffix in (".md", ".csv"):
+            la, lb = pa.read_text().splitlines(), pb.read_text().splitlines()
+            diffs = [f"- {x}\n  + {y}" for x, y in zip(la, lb, strict=False) if x != y] + (
+                [f"{len(la)} lines against {len(lb)}"] if len(la) != len(lb) else [])  # fmt: skip
+        elif rel.suffix == ".root":
+            diffs = _root(pa, pb)
+        elif rel.suffix == ".pt":
+            diffs = _weights(pa, pb)
+        elif rel.suffix == ".npz":
+            with np.load(pa) as za, np.load(pb) as zb:
+                diffs = [k for k in sorted(set(za.files) | set(zb.files))
+                         if k not in za.files or k not in zb.files or not np.array_equal(za[k], zb[k])]  # fmt: skip
+        else:
+            diffs = ["bytes (not compared by content: figures)"]
+        found["different" if diffs else "same content"].append(str(rel))
+        details += [f"{rel}: {d}" for d in diffs]
+    return found, details
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    args = p.parse_args()
+    found, details = compare(args.a, args.b)
+    for category, files in found.items():
+        print(f"{category}: {len(files)}")
+        if category != "identical bytes":
+            for f in files:
+                print(f"  {f}")
+    print("\n".join(details))
+    sys.exit(1 if found["different"] or found["only in one"] else 0)
+
+
+if __name__ == "__main__":
+    main()
