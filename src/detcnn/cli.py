@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from detcnn.config import parse_json_arg
-from detcnn.errors import ConfigError, InputError
+from detcnn.errors import ConfigError, InputError, Interrupted
 
 Handler = Callable[[argparse.Namespace], Any]
+
+
+class Exit(int):
+    """A handler's result that is the command's exit code (that of a relaunched command)."""
 
 
 def _flag_parent(*flags: tuple[str, dict[str, Any]]) -> argparse.ArgumentParser:
@@ -81,11 +85,16 @@ def _init_tracking(a: argparse.Namespace) -> Any:
 def _train(a: argparse.Namespace) -> Any:
     from detcnn.stages import train
     from detcnn.tracking import resolve_uri
+    from detcnn.training import distributed
 
+    model_cfg = parse_json_arg(a.model_config, "model-config")
+    processes = distributed.processes_for(model_cfg.get("train", {}))
+    if processes > 1 and not distributed.in_torchrun():  # one process per GPU, started by torchrun
+        return Exit(distributed.relaunch(a.argv, processes))
     return train.run(
         train=a.train, val=a.val, weights=a.weights, config=a.config, history=a.history, run_info=a.run,
-        dataset=a.dataset, model=a.name, model_cfg=parse_json_arg(a.model_config, "model-config"), seed=a.seed,
-        threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet,
+        dataset=a.dataset, model=a.name, model_cfg=model_cfg, seed=a.seed, threads=a.threads,
+        tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet, checkpoint=a.checkpoint,
     )  # fmt: skip
 
 
@@ -168,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = cmd("train", _train, "train a network on a dataset's train split", SEED, DATASET, THREADS, TRACKING)
     _path(tr, "train", "val", "weights", "config", "history", "run")
+    _path(tr, "checkpoint", required=False)
     tr.add_argument("--name", required=True, help="the model's name under 'models'")
     tr.add_argument("--model-config", required=True, help="JSON: {arch, args, task, task_args, train}")
 
@@ -197,13 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = args.handler(args)
     except InputError as exc:  # the user's file or config (ConfigError included); bugs keep their traceback
         print(f"detcnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:  # a scheduler's SIGTERM: the work done is saved, a rerun resumes
+        print(f"detcnn {args.command}: {exc}; what was finished is saved, run again to resume", file=sys.stderr)
+        return 128 + exc.signal_number
+    if isinstance(result, Exit):
+        return int(result)
     if result is not None:
         print(json.dumps(result, indent=1, default=str)[:4000])
     return 0

@@ -40,3 +40,36 @@ class ConfigError(InputError):
     def under(self, prefix: str) -> ConfigError:
         """The same error with its key placed under ``prefix`` (e.g. ``arch`` -> ``models.cnn.arch``)."""
         return ConfigError(self.what, key=f"{prefix}.{self.key}" if self.key else prefix, fix=self.fix)
+
+
+class Interrupted(Exception):
+    """The process was told to stop (SIGTERM: a scheduler's time limit, a preemption, a cancelled job). What
+    it had finished is saved; a rerun resumes from there."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(f"stopped by signal {signal_number}")
+        self.signal_number = signal_number
+
+
+def stop_on_sigterm() -> object:
+    """A context in which SIGTERM raises :class:`Interrupted` (in the main thread; elsewhere it does nothing)."""
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def context():  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            raise Interrupted(signum)
+
+        previous = signal.signal(signal.SIGTERM, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return context()

@@ -12,9 +12,12 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_STORE = "results/mlflow/mlflow.db"
 
@@ -61,7 +64,7 @@ def init_store(uri: str) -> dict[str, Any]:
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
     client = MlflowClient(tracking_uri=uri)
-    client.search_experiments(max_results=1)  # touches the store: creates and migrates a SQLite file
+    retrying(client.search_experiments, max_results=1)  # touches the store: creates and migrates a SQLite file
     return {"tracking_uri": uri, "artifact_root": str(root) if root else None}
 
 
@@ -85,11 +88,70 @@ def get_or_create_experiment(uri: str, dataset: str) -> str:
         return exp.experiment_id
 
 
+#: Errors of a store busy with other writers, worth a retry (SQLite under parallel jobs, a server restarting).
+TRANSIENT = ("database is locked", "database table is locked", "Connection refused", "Max retries exceeded")
+
+
+def retrying(fn: Callable[..., T], *args: Any, attempts: int = 10, wait: float = 0.2, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, again after a growing pause (0.2 s, 0.4 s, ... up to 5 s) while it fails with
+    a transient error of the store (:data:`TRANSIENT`); any other error at once."""
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if attempt == attempts - 1 or not any(t in str(exc) for t in TRANSIENT):
+                raise
+            logging.getLogger(__name__).warning("tracking store busy (%s); retrying", str(exc).splitlines()[0][:120])
+            time.sleep(min(wait * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+class Tracker:
+    """The logging calls of one run, each retried on a busy store (:func:`retrying`)."""
+
+    def __init__(self, mlflow: Any, run_id: str) -> None:
+        self._mlflow, self.run_id = mlflow, run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        retrying(self._mlflow.log_params, dict(params))
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        retrying(self._mlflow.log_metrics, dict(metrics), step=step)
+
+    def log_artifact(self, path: str) -> None:
+        retrying(self._mlflow.log_artifact, path)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        retrying(self._mlflow.set_tags, dict(tags))
+
+    def logged_steps(self, metric: str) -> set[int]:
+        """The steps at which ``metric`` was logged in this run."""
+        from mlflow.tracking import MlflowClient
+
+        return {m.step for m in retrying(MlflowClient().get_metric_history, self.run_id, metric)}
+
+
+def set_status(uri: str, run_id: str, status: str) -> None:
+    """Mark run ``run_id`` terminated with ``status`` (FAILED, KILLED, FINISHED) if it is still RUNNING."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=resolve_uri(uri))
+    try:
+        run = retrying(client.get_run, run_id)
+    except Exception:  # deleted, or of another store: nothing to close
+        return
+    if run.info.status == "RUNNING":
+        retrying(client.set_terminated, run_id, status)
+
+
 @contextlib.contextmanager
 def mlflow_run(
-    uri: str, dataset: str, run_name: str, *, tags: Mapping[str, str] | None = None
-) -> Iterator[tuple[Any, Any]]:
-    """Start an MLflow run in the dataset's experiment; yields ``(mlflow, run)`` for logging."""
+    uri: str, dataset: str, run_name: str, *, tags: Mapping[str, str] | None = None, run_id: str | None = None
+) -> Iterator[tuple[Tracker, Any]]:
+    """An MLflow run in the dataset's experiment, new or (``run_id``) the one a resumed job continues; yields
+    ``(tracker, run)``. It ends FINISHED, or FAILED on an error, or KILLED when the job was told to stop."""
+    from detcnn.errors import Interrupted
+
     _quiet_mlflow()
     import mlflow
 
@@ -97,12 +159,23 @@ def mlflow_run(
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise RuntimeError(f"no MLflow store at {uri}; run `detcnn init-tracking` (snakemake does it first)")
     mlflow.set_tracking_uri(uri)
-    experiment_id = get_or_create_experiment(uri, dataset)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags or {})) as run:
-        yield mlflow, run
+    experiment_id = retrying(get_or_create_experiment, uri, dataset)
+    if run_id is not None:
+        run = retrying(mlflow.start_run, run_id=run_id)
+    else:
+        run = retrying(mlflow.start_run, experiment_id=experiment_id, run_name=run_name, tags=dict(tags or {}))
+    try:
+        yield Tracker(mlflow, run.info.run_id), run
+    except Interrupted:
+        retrying(mlflow.end_run, status="KILLED")
+        raise
+    except BaseException:
+        retrying(mlflow.end_run, status="FAILED")
+        raise
+    retrying(mlflow.end_run, status="FINISHED")
 
 
-def log_params_flat(mlflow: Any, params: Mapping[str, Any], prefix: str = "") -> None:
+def log_params_flat(tracker: Tracker, params: Mapping[str, Any], prefix: str = "") -> None:
     """Log a nested dict as flat ``a.b.c`` params (MLflow params are strings)."""
     flat: dict[str, str] = {}
 
@@ -114,4 +187,4 @@ def log_params_flat(mlflow: Any, params: Mapping[str, Any], prefix: str = "") ->
             flat[key] = json.dumps(obj) if isinstance(obj, list | tuple) else str(obj)
 
     walk(params, prefix)
-    mlflow.log_params(flat)
+    tracker.log_params(flat)

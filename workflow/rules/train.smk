@@ -1,5 +1,6 @@
 # train: the MLflow store is created once, then every network trains as its own job.
-# A model's params are its own config section, so editing one model reruns only that model.
+# A model's params are its own config section, so editing one model reruns only that model. The checkpoint
+# is no output (Snakemake would delete it with a failed job's outputs): a rerun of a killed training resumes.
 
 
 rule init_tracking:
@@ -31,6 +32,7 @@ rule train:
         run="results/models/{dataset}/{model}/run.json",
     params:
         model=lambda w: as_json(config["models"][w.model]),
+        checkpoint="results/checkpoints/{dataset}/{model}.pt",
         seed=SEED,
         tracking_uri=TRACKING_URI,
     log:
@@ -46,6 +48,7 @@ rule train:
         ENV
     shell:
         "detcnn train --train {input.train} --val {input.val} --weights {output.weights} --config {output.config}"
-        " --history {output.history} --run {output.run} --dataset {wildcards.dataset} --name {wildcards.model}"
+        " --history {output.history} --run {output.run} --checkpoint {params.checkpoint}"
+        " --dataset {wildcards.dataset} --name {wildcards.model}"
         " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
         " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

@@ -42,9 +42,12 @@ def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
     return np.arange(len(images.y)) if classes is None else np.flatnonzero(np.isin(images.y, classes))
 
 
-def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> tuple[Any, Any, dict, dict]:
-    """``(task, plugin, prediction of every test event of the task, info)`` of ``weights.pt``; ``info`` has the
-    cost: inference images/s on this machine (after a warm-up batch) and the mean training s/epoch."""
+Scored = tuple[Any, Any, np.ndarray, dict[str, np.ndarray], dict[str, Any]]  # task, plugin, rows, prediction, info
+
+
+def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
+    """The task, plug-in, evaluated rows (the test events of the task), prediction and info of ``weights.pt``;
+    ``info`` has the cost: inference images/s on this machine (after a warm-up batch), training s/epoch."""
     from detcnn.training.data import TensorSource, predict
     from detcnn.training.device import configure_threads, resolve_device
     from detcnn.training.network import load_network
@@ -54,7 +57,8 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
     model, payload = load_network(model_path, device)
     task = get_task(payload.get("task"))
     plugin = task.plugin(test.attrs, payload.get("task_args") or {})
-    X = test.X[_rows(test, plugin.classes)]
+    rows = _rows(test, plugin.classes)
+    X = test.X[rows]
     predict(model, TensorSource(X[:256], np.zeros(min(256, len(X)))), device, transform=plugin.predict)  # warm-up
     t0 = time.perf_counter()
     out = predict(model, TensorSource(X, np.zeros(len(X))), device, transform=plugin.predict)
@@ -65,18 +69,18 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
         with open(history) as fh:
             epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
         info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
-    return task, plugin, task.prediction(out, test.attrs), info
+    return task, plugin, rows, task.prediction(out, test.attrs), info
 
 
-def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> tuple[Any, Any, dict, dict]:
-    """``(task, plugin, prediction, info)`` of a fitted baseline (``cuts.json``), for the events of its task."""
+def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
+    """The task, plug-in, evaluated rows, prediction and info of a fitted baseline (``cuts.json``)."""
     model = json.loads(Path(model_path).read_text())
     kind = get_baseline(model.get("kind"))
     task = TASKS[kind.TASK]
     plugin = task.plugin(test.attrs, kind.task_args(model))
     rows = _rows(test, plugin.classes)
     prediction = {k: v[rows] for k, v in kind.predict(model, test).items()}
-    return task, plugin, prediction, {"n_parameters": kind.fitted_numbers(model), "arch": model["kind"]}
+    return task, plugin, rows, prediction, {"n_parameters": kind.fitted_numbers(model), "arch": model["kind"]}
 
 
 SCORERS = {"network": _network, "cuts": _baseline}
@@ -95,11 +99,10 @@ def run(
         raise ConfigError(f"unknown model kind '{kind}'; valid: {list(KINDS)}", key="kind")
     with ImageFile(test) as f:
         images = f.load(with_images=True, with_pixels=True)
-    task, plugin, prediction, info = SCORERS[kind](model, images, threads, history)
+    task, plugin, rows, prediction, info = SCORERS[kind](model, images, threads, history)
     for array_name, values in prediction.items():
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
             raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {test}")
-    rows = _rows(images, plugin.classes)
     truth = plugin.truth(images.array(plugin.target)[rows])
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
     settings = {"efficiencies": list(efficiencies), "purities": list(purities)}
@@ -115,12 +118,12 @@ def run(
     write_json(metrics, summary)
     task.plot(Path(plot), name, kind, truth, prediction, images.attrs)
     tags = {"stage": "evaluate", "model": name, "kind": kind, "task": task.NAME}
-    with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (mlflow, _run):
-        mlflow.log_params({"model": name, "kind": kind, "task": task.NAME, "n_test": len(rows),
+    with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (tracker, _run):
+        tracker.log_params({"model": name, "kind": kind, "task": task.NAME, "n_test": len(rows),
                            "n_parameters": info["n_parameters"]})  # fmt: skip
-        mlflow.log_metrics(_flat_metrics(results, info))
+        tracker.log_metrics(_flat_metrics(results, info))
         for path in (metrics, plot):
-            mlflow.log_artifact(str(path))
+            tracker.log_artifact(str(path))
     return summary
 
 

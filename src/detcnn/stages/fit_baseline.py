@@ -32,10 +32,12 @@ def run(
     model.update(name=name, dataset=dataset, kind=kind.NAME, task=kind.TASK, n_train=len(images.y))
     train_metrics = {f"train/{k}": v for k, v in kind.train_metrics(model).items()}
     tags = {"stage": "train", "model": name, "kind": "cuts", "task": kind.TASK}
-    with mlflow_run(tracking_uri, dataset, f"train/{name}", tags=tags) as (mlflow, run):
-        log_params_flat(mlflow, {"model": name, "task": kind.TASK, **{k: v for k, v in cfg.items() if k != "datasets"}})
-        mlflow.log_metrics({k: v for k, v in train_metrics.items() if np.isfinite(v)})
+    with mlflow_run(tracking_uri, dataset, f"train/{name}", tags=tags) as (tracker, run):
+        log_params_flat(
+            tracker, {"model": name, "task": kind.TASK, **{k: v for k, v in cfg.items() if k != "datasets"}}
+        )
+        tracker.log_metrics({k: v for k, v in train_metrics.items() if np.isfinite(v)})
         model["mlflow_run_id"] = run.info.run_id
         write_json(cuts, model)
-        mlflow.log_artifact(str(cuts))
+        tracker.log_artifact(str(cuts))
     return model

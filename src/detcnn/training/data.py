@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from detcnn.io.images import ImageFile
+from detcnn.training.distributed import SINGLE, Ranks
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -110,13 +111,28 @@ class TensorSource:
         free, _ = torch.cuda.mem_get_info(device)
         return self.X.element_size() * self.X.nelement() < fraction * free
 
-    def batches(self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Batch]:
+    def batches(
+        self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None, ranks: Ranks = SINGLE
+    ) -> Iterator[Batch]:
+        """Batches of ``batch_size`` events in a seeded random (or the file's) order. Among several ranks the
+        order is the same on every rank and each takes every ``world``-th event of each batch, so the ranks'
+        shares of a batch make up the single-process batch (a last batch smaller than ``world`` is left out)."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         order = order.to(self.X.device)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
+            if ranks.world > 1:
+                if len(idx) < ranks.world:
+                    break
+                idx = idx[ranks.rank :: ranks.world]
             yield self.X[idx], self.y[idx]
+
+    def shard(self, ranks: Ranks) -> tuple[TensorSource, np.ndarray]:
+        """This rank's every ``world``-th event, and their positions in the source."""
+        rows = np.arange(len(self))[ranks.rank :: ranks.world]
+        idx = torch.from_numpy(rows).to(self.X.device)
+        return TensorSource(self.X[idx], self.y[idx]), rows
 
 
 class H5Source:
@@ -162,13 +178,28 @@ class H5Source:
             count += block.shape[0] * block.shape[2] * block.shape[3]
         return InputScaling.from_moments(total / count, total_sq / count)
 
-    def batches(self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Batch]:
+    def batches(
+        self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None, ranks: Ranks = SINGLE
+    ) -> Iterator[Batch]:
+        """Blocks in a seeded random (or the file's) order, batches shuffled within each; among several ranks
+        the blocks are shared out in that order (rank r takes every ``world``-th from the r-th) and each rank
+        makes batches of its share of ``batch_size``."""
         starts = torch.arange(0, len(self._rows), self.block_rows)
         if shuffle:
             starts = starts[torch.randperm(len(starts), generator=generator)]
-        for _, block, target in self._blocks(starts.numpy()):
+        per_rank = max(1, batch_size // ranks.world)
+        for _, block, target in self._blocks(starts.numpy()[ranks.rank :: ranks.world]):
             source = TensorSource(torch.from_numpy(block), torch.from_numpy(target))
-            yield from source.batches(batch_size, shuffle=shuffle, generator=generator)
+            yield from source.batches(per_rank, shuffle=shuffle, generator=generator)
+
+    def shard(self, ranks: Ranks) -> tuple[H5Source, np.ndarray]:
+        """This rank's every ``world``-th kept event, and their positions among the kept events."""
+        kept = np.flatnonzero(self._rows)
+        mine = np.zeros_like(self._rows)
+        mine[kept[ranks.rank :: ranks.world]] = True
+        return H5Source(self.images, self.block_rows, self.target, mine), np.arange(len(kept))[
+            ranks.rank :: ranks.world
+        ]
 
 
 def open_source(
