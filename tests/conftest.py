@@ -6,11 +6,49 @@ only PyTorch is installed (the GPU machine).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """``snakemake --cores 2 <args>`` in ``workdir`` with this environment's Python and tools first on PATH."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def workflow_folder(folder: Path, config: dict | None = None) -> Path:
+    """``folder`` with the Snakefile, workflow/ and config/config.yaml (the tiny config, or ``config``)."""
+    import yaml
+
+    shutil.copy(ROOT / "Snakefile", folder / "Snakefile")
+    shutil.copytree(ROOT / "workflow", folder / "workflow")
+    (folder / "config").mkdir()
+    if config is None:
+        shutil.copy(ROOT / "config" / "tiny.yaml", folder / "config" / "config.yaml")
+    else:
+        (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny workflow run end to end in a temporary folder, tracking there too (once per session)."""
+    wd = workflow_folder(tmp_path_factory.mktemp("workflow"))
+    result = snakemake(wd)
+    if result.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted((wd / "logs").rglob("*.log")))
+        pytest.fail(f"snakemake failed:\n{result.stderr[-4000:]}\n{logs}")
+    return wd
 
 
 def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]:

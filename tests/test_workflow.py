@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, snakemake, workflow_folder
+
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wd = tmp_path_factory.mktemp("workflow")
-    shutil.copy(ROOT / "Snakefile", wd / "Snakefile")
-    shutil.copytree(ROOT / "workflow", wd / "workflow")
-    (wd / "config").mkdir()
-    shutil.copy(ROOT / "config" / "tiny.yaml", wd / "config" / "config.yaml")
-    result = snakemake(wd)
-    if result.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted((wd / "logs").rglob("*.log")))
-        pytest.fail(f"snakemake failed:\n{result.stderr[-4000:]}\n{logs}")
-    return wd
 
 
 QG_NETWORKS = ["cnn", "resnet"]
@@ -202,13 +180,9 @@ def test_lint_is_clean(workdir: Path) -> None:
 
 def _dry_run_with(tmp_path: Path, edit: Callable[[dict], None]) -> subprocess.CompletedProcess[str]:
     """``snakemake -n`` on the tiny config after ``edit``, in a fresh folder (nothing has run there)."""
-    shutil.copy(ROOT / "Snakefile", tmp_path / "Snakefile")
-    shutil.copytree(ROOT / "workflow", tmp_path / "workflow")
-    (tmp_path / "config").mkdir()
     cfg = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
     edit(cfg)
-    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
-    return snakemake(tmp_path, "-n")
+    return snakemake(workflow_folder(tmp_path, cfg), "-n")
 
 
 @pytest.mark.parametrize(

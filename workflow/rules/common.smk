@@ -11,14 +11,16 @@ from snakemake.utils import validate
 
 from detcnn.catalogue import TASKS, applies, entry_task, samples, task_figures
 from detcnn.config_checks import check_config
+from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads, model_gpus
 from detcnn.errors import ConfigError
 
 
 validate(config, schema="../schemas/config.schema.yaml")
-try:
-    check_config(config)
-except ConfigError as exc:
-    raise WorkflowError(f"the config cannot run: {exc}") from None
+if workflow.is_main_process:  # once, where the workflow starts (a cluster job re-reads this file)
+    try:
+        check_config(config)
+    except ConfigError as exc:
+        raise WorkflowError(f"the config cannot run: {exc}") from None
 
 SEED = int(config["seed"])
 TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
@@ -121,3 +123,17 @@ def report_file(task, name, caption):
 def report_figures(output, figures):
     """The --figure NAME=PATH flags of a report's figure outputs."""
     return " ".join(f"--figure {name}={output[name]}" for name in figures)
+
+
+def stage_resources(stage):
+    """The resources of every job of ``stage`` (config ``resources``: default, then the stage's section)."""
+    return job_resources(config["resources"], stage)
+
+
+def training_resources():
+    """The resources of a training: its stage's, and the GPU section's when its model asks for GPUs."""
+
+    def one(key):
+        return lambda w: job_resources(config["resources"], "train", model_gpus(config["models"][w.model]))[key]
+
+    return {key: one(key) for key in RESOURCE_KEYS}

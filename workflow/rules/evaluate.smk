@@ -14,10 +14,9 @@ rule fit_baseline:
         tracking_uri=TRACKING_URI,
     log:
         "logs/fit_baseline/{dataset}/{model}.log",
-    threads: 1
+    threads: job_threads(config["resources"], "fit_baseline")
     resources:
-        mem_mb=2000,
-        runtime=20,
+        **stage_resources("fit_baseline"),
     conda:
         ENV
     shell:
@@ -45,10 +44,9 @@ rule evaluate:
         tracking_uri=TRACKING_URI,
     log:
         "logs/evaluate/{dataset}/{model}.log",
-    threads: 1
+    threads: job_threads(config["resources"], "evaluate")
     resources:
-        mem_mb=3000,
-        runtime=20,
+        **stage_resources("evaluate"),
     conda:
         ENV
     shell:

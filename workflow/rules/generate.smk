@@ -14,10 +14,9 @@ rule generate:
         "logs/generate/{dataset}/{sample}_{shard}.log",
     benchmark:
         "benchmarks/generate/{dataset}/{sample}_{shard}.tsv"
-    threads: 1
+    threads: job_threads(config["resources"], "generate")
     resources:
-        mem_mb=3000,
-        runtime=120,
+        **stage_resources("generate"),
     conda:
         ENV
     shell:

@@ -16,10 +16,9 @@ rule rasterise:
         "logs/rasterise/{dataset}.log",
     benchmark:
         "benchmarks/rasterise/{dataset}.tsv"
-    threads: 1
+    threads: job_threads(config["resources"], "rasterise")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **stage_resources("rasterise"),
     conda:
         ENV
     shell:

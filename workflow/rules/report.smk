@@ -24,10 +24,9 @@ for _task in TASKS:
             n_bootstrap=config["evaluate"]["n_bootstrap"],
         log:
             f"logs/report/{{dataset}}/{_task}.log",
-        threads: 1
+        threads: job_threads(config["resources"], "report")
         resources:
-            mem_mb=6000,
-            runtime=20,
+            **stage_resources("report"),
         conda:
             ENV
         shell:

@@ -10,10 +10,9 @@ rule init_tracking:
         tracking_uri=TRACKING_URI,
     log:
         "logs/init_tracking.log",
-    threads: 1
+    threads: job_threads(config["resources"], "init_tracking")
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **stage_resources("init_tracking"),
     conda:
         ENV
     shell:
@@ -39,11 +38,9 @@ rule train:
         "logs/train/{dataset}/{model}.log",
     benchmark:
         "benchmarks/train/{dataset}/{model}.tsv"
-    threads: 1
+    threads: lambda w: job_threads(config["resources"], "train", model_gpus(config["models"][w.model]))
     resources:
-        mem_mb=6000,
-        runtime=240,
-        gpu=lambda w: int(config["models"][w.model].get("train", {}).get("gpus", 0)),
+        **training_resources(),
     conda:
         ENV
     shell:
