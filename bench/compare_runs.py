@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 VOLATILE = ("seconds", "mlflow_run_id", "tracking_uri", "artifact_root", "per_s", "inference_", "train_s")
+TIMING_COLUMNS = ("seconds", "train s/epoch", "inference images/s")  # table columns that are timings
 
 
 def _strip(obj: Any) -> Any:
@@ -50,6 +51,20 @@ def _h5(a: Path, b: Path) -> list[str]:
     return diffs
 
 
+def _without_timings(text: str) -> list[str]:
+    """The lines of a markdown or CSV table with the timing columns (:data:`TIMING_COLUMNS`) blanked."""
+    out, drop, sep = [], set(), ","
+    for line in text.splitlines():
+        sep = "|" if line.startswith("|") else ","
+        cells = line.split(sep)
+        if any(c.strip() in TIMING_COLUMNS for c in cells):
+            drop = {i for i, c in enumerate(cells) if c.strip() in TIMING_COLUMNS}
+        elif not line.strip():
+            drop = set()
+        out.append(sep.join("" if i in drop else c for i, c in enumerate(cells)))
+    return out
+
+
 def _root(a: Path, b: Path) -> list[str]:
     """Branches whose arrays differ (the files' own bytes hold write times and UUIDs)."""
     import awkward as ak
@@ -69,6 +84,13 @@ def _weights(a: Path, b: Path) -> list[str]:
     diffs = [k for k in wa if k != "state_dict" and wa[k] != wb.get(k)]
     sa, sb = wa["state_dict"], wb["state_dict"]
     return diffs + [f"state_dict[{k}]" for k in sa if k not in sb or not torch.equal(sa[k], sb[k])]
+
+
+def _differing(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two JSON objects."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [prefix.rstrip(".") or "value"] if a != b else []
+    return [d for k in sorted(set(a) | set(b)) for d in _differing(a.get(k), b.get(k), f"{prefix}{k}.")]
 
 
 def _metrics(a: dict, b: dict) -> list[str]:
@@ -97,9 +119,10 @@ def compare(a: Path, b: Path) -> tuple[dict[str, list[str]], list[str]]:
             diffs = _h5(pa, pb)
         elif rel.suffix == ".json":
             ja, jb = json.loads(pa.read_text()), json.loads(pb.read_text())
-            diffs = [] if _strip(ja) == _strip(jb) else (_metrics(ja, jb) or ["content"])
+            sa, sb = _strip(ja), _strip(jb)
+            diffs = [] if sa == sb else (_metrics(ja, jb) or [f"keys {_differing(sa, sb)}"])
         elif rel.suffix in (".md", ".csv"):
-            la, lb = pa.read_text().splitlines(), pb.read_text().splitlines()
+            la, lb = _without_timings(pa.read_text()), _without_timings(pb.read_text())
             diffs = [f"- {x}\n  + {y}" for x, y in zip(la, lb, strict=False) if x != y] + (
                 [f"{len(la)} lines against {len(lb)}"] if len(la) != len(lb) else [])  # fmt: skip
         elif rel.suffix == ".root":

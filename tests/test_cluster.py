@@ -124,8 +124,22 @@ def test_the_tiny_workflow_through_slurm_gives_the_local_results(
 
     workflow_folder(tmp_path)
     env = {**os.environ, **slurm_cluster, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "workflow/profiles/slurm", "--slurm-status-command",
-           "squeue", "--slurm-no-account", "--jobs", "4", "--latency-wait", "10"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "workflow/profiles/slurm",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        "--jobs",
+        "4",
+        "--latency-wait",
+        "10",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+    ]  # fmt: skip  (a test: poll often, not every 40 s)
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "has been submitted with SLURM jobid" in result.stdout + result.stderr
