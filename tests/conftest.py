@@ -67,6 +67,7 @@ def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]
     eta = np.repeat(jet_eta, counts) + rng.normal(0, 0.1, total)
     phi = (np.repeat(jet_phi, counts) + rng.normal(0, 0.1, total) + np.pi) % (2 * np.pi) - np.pi
     labels = rng.integers(0, 2, n) if label is None else np.full(n, label)
+    charge = rng.choice([-1, 0, 1], total)
     return {
         "jet_pt": rng.uniform(500, 550, n).astype(np.float32),
         "jet_eta": jet_eta.astype(np.float32),
@@ -76,8 +77,9 @@ def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]
         "part_pt": jag(rng.exponential(15.0, total).astype(np.float32)),
         "part_eta": jag(eta.astype(np.float32)),
         "part_phi": jag(phi.astype(np.float32)),
-        "part_charge": jag(rng.choice([-1, 0, 1], total).astype(np.int32)),
-        "part_pid": jag(rng.choice([211, 22, -211], total).astype(np.int32)),
+        "part_m": jag(np.where(charge != 0, 0.13957, 0.0).astype(np.float32)),  # charged pions and photons
+        "part_charge": jag(charge.astype(np.int32)),
+        "part_pid": jag((211 * charge + 22 * (charge == 0)).astype(np.int32)),
     }
 
 

@@ -44,6 +44,12 @@ def check_datasets(datasets: Mapping[str, Any]) -> None:
                               key=f"{key}.files", fix="list your ROOT files")  # fmt: skip
         if kind == "hits" and not class_names(ds):
             raise ConfigError("a dataset of hits needs one class name per label value", key=f"{key}.class_names")
+        from detcnn.rasterisers import RASTERISERS
+
+        try:
+            RASTERISERS[kind].check_config(ds)
+        except ConfigError as exc:
+            raise exc.under(key) from None
 
 
 def planned_attrs(ds: Mapping[str, Any]) -> dict[str, Any]:

@@ -108,7 +108,8 @@ def leading_jets(particles: ak.Array, selection: JetSelection) -> tuple[np.ndarr
     """Cluster each event with anti-kt and keep its leading jet if it passes ``selection``.
 
     Returns the indices of the kept events and the branches of their leading jets: flat
-    ``jet_pt``, ``jet_eta``, ``jet_phi``, ``jet_m``, ``jet_y`` and jagged constituents ``part_px`` ...
+    ``jet_pt``, ``jet_eta``, ``jet_phi``, ``jet_m``, ``jet_y`` and jagged constituents ``part_pt``,
+    ``part_eta``, ``part_phi``, ``part_m`` (the particle's mass, for its rapidity), ``part_id``
     (particles of the leading jet, sorted by decreasing pT; ``part_index`` into ``particles``).
     """
     import fastjet
@@ -141,6 +142,7 @@ def leading_jets(particles: ak.Array, selection: JetSelection) -> tuple[np.ndarr
     by_pt = ak.argsort(part_pt, axis=1, ascending=False)
     parts = parts[by_pt]
     part_vec = ak.zip({"px": parts.px, "py": parts.py, "pz": parts.pz, "E": parts.E}, with_name="Momentum4D")
+    mass2 = parts.E**2 - parts.px**2 - parts.py**2 - parts.pz**2  # rounding can make a massless one tachyonic
     out = {
         "jet_pt": ak.to_numpy(lead.pt),
         "jet_eta": ak.to_numpy(lead.eta),
@@ -150,6 +152,7 @@ def leading_jets(particles: ak.Array, selection: JetSelection) -> tuple[np.ndarr
         "part_pt": part_vec.pt,
         "part_eta": part_vec.eta,
         "part_phi": part_vec.phi,
+        "part_m": np.sqrt(np.maximum(mass2, 0.0)),
         "part_id": parts.id,
     }
     return kept, out
@@ -225,6 +228,7 @@ def generate_shard(
         "part_pt": ak.values_astype(merged["part_pt"], np.float32),
         "part_eta": ak.values_astype(merged["part_eta"], np.float32),
         "part_phi": ak.values_astype(merged["part_phi"], np.float32),
+        "part_m": ak.values_astype(merged["part_m"], np.float32),
         "part_charge": ak.values_astype(merged["part_charge"], np.int32),
         "part_pid": ak.values_astype(merged["part_id"], np.int32),
     }

@@ -1,8 +1,13 @@
-"""ROOT event files: write with ``uproot.recreate``, read chunk by chunk with ``uproot.iterate``.
+"""ROOT event files: write with ``uproot.recreate``, read chunk by chunk with uproot.
 
 File contract (docs/architecture.md): TTree ``events``; jet-level branches ``jet_pt`` [GeV], ``jet_eta``,
 ``jet_phi`` [rad], ``jet_m`` [GeV], ``label`` (1 = quark, 0 = gluon) and jagged constituent branches
-``part_pt`` [GeV], ``part_eta``, ``part_phi`` [rad], ``part_charge`` [e], ``part_pid`` (PDG id).
+``part_pt`` [GeV], ``part_eta`` (pseudorapidity), ``part_phi`` [rad], ``part_m`` [GeV], ``part_charge`` [e],
+``part_pid`` (PDG id). The user's files map their own layout onto these names (any tree name, branches or
+expressions of branches, an entry selection: :mod:`detcnn.io.expressions`).
+
+A file that cannot be read (not ROOT, truncated, a damaged basket, no entries) raises :class:`BadFile`,
+one line naming the file; the rasterisers skip it or fail as the dataset's ``on_bad_file`` says.
 """
 
 from __future__ import annotations
@@ -10,21 +15,35 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
 
 from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path
+from detcnn.io.expressions import BranchMap
 
 TREE_NAME = "events"
 JET_BRANCHES = ("jet_pt", "jet_eta", "jet_phi", "jet_m", "label")
 JET_CLASS_NAMES = ["gluon", "quark"]  # label 0, label 1 (the signal)
-PART_BRANCHES = ("part_pt", "part_eta", "part_phi", "part_charge", "part_pid")
+PART_BRANCHES = ("part_pt", "part_eta", "part_phi", "part_m", "part_charge", "part_pid")
 JET_TREE_TITLE = (
-    "detcnn jets: jet_pt, jet_m, part_pt in GeV; jet_eta, part_eta pseudorapidity; "
+    "detcnn jets: jet_pt, jet_m, part_pt, part_m in GeV; jet_eta, part_eta pseudorapidity; "
     "jet_phi, part_phi in radians; part_charge in units of e; part_pid PDG id; label 1=quark 0=gluon"
 )
+BAD_FILE_FIX = "replace or regenerate the file, or set the dataset's on_bad_file: skip to leave it out"
+
+
+class BadFile(InputError):
+    """A file that cannot be read at all or to its end: not ROOT, truncated, damaged, without entries."""
+
+    def __init__(self, what: str, path: object) -> None:
+        super().__init__(what, path=path, fix=BAD_FILE_FIX)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
 
 
 def write_events(
@@ -66,33 +85,73 @@ def _branch_type(value: object) -> object:
     return np.asarray(value).dtype
 
 
-def check_file(path: str | os.PathLike[str], branches: Sequence[str], tree: str = TREE_NAME) -> int:
-    """Check that ``path`` holds TTree ``tree`` with all ``branches``; return its number of entries."""
+def open_tree(path: str | os.PathLike[str], tree: str = TREE_NAME) -> Any:
+    """The TTree ``tree`` of the ROOT file ``path`` (its file stays open with it): an InputError for a
+    missing file or tree (naming the trees the file has), a :class:`BadFile` for one that is not readable."""
     import uproot
 
     path = Path(path)
     if not path.is_file():
         raise InputError("file does not exist", path=path, fix="check the path in the config or run the generate step")
+    if path.stat().st_size == 0:
+        raise BadFile("the file is empty (0 bytes)", path)
     try:
         fin = uproot.open(path)
-    except Exception as exc:  # uproot raises several types for a non-ROOT file
-        raise InputError(f"not a readable ROOT file ({exc})", path=path, fix="regenerate or replace the file") from exc
-    with fin:
-        if tree not in fin:
-            raise InputError(
-                f"no TTree '{tree}' (keys: {sorted(fin.keys())})", path=path, fix="set the tree name in the config"
-            )
-        t = fin[tree]
-        present = set(t.keys())
-        for branch in branches:
-            if branch not in present:
+        keys = fin.keys(cycle=False)
+    except Exception as exc:  # uproot raises many types for a file it cannot parse
+        raise BadFile(f"not a readable ROOT file ({_reason(exc)})", path) from None
+    if tree not in keys:
+        trees = sorted(k for k, c in fin.classnames(cycle=False).items() if c in ("TTree", "TNtuple"))
+        raise InputError(f"no TTree '{tree}' (the file has {trees or sorted(keys)})", path=path,
+                         fix="set the dataset's 'tree' to one of them")  # fmt: skip
+    try:
+        return fin[tree]
+    except Exception as exc:
+        raise BadFile(f"the TTree '{tree}' cannot be read ({_reason(exc)})", path) from None
+
+
+def read_chunks(
+    path: str | os.PathLike[str], branches: BranchMap, *, tree: str = TREE_NAME, step_size: int = 20_000
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """``(values, n_read)`` per chunk of at most ``step_size`` entries of one file: ``values`` the contract
+    names of ``branches`` evaluated on the entries its selection keeps (all without one), ``n_read`` the
+    entries read. Memory bounded by the chunk. Floats are checked for NaN and inf (naming the expression).
+    Reading errors (a truncated file, a damaged basket) raise :class:`BadFile`; so does a tree without
+    entries."""
+    t = open_tree(path, tree)
+    branches = branches.for_file(list(t.keys()))
+    needed = branches.branches(list(t.keys()), path)
+    if t.num_entries == 0:
+        raise BadFile(f"the TTree '{tree}' has no entries", path)
+    chunks = t.iterate(needed, step_size=step_size, library="ak")
+    while True:
+        try:
+            raw = next(chunks)
+        except StopIteration:
+            return
+        except Exception as exc:  # decompression and deserialisation of the file's own bytes
+            raise BadFile(f"damaged or truncated: reading failed ({_reason(exc)})", path) from None
+        columns = {name: raw[name] for name in raw.fields}
+        n_read = len(raw)
+        mask = branches.select(columns, path)
+        if mask is not None:
+            columns = {name: values[mask] for name, values in columns.items()}
+        values = branches.evaluate(columns, path)
+        for name, array in values.items():
+            flat = ak.to_numpy(ak.flatten(array, axis=None)) if isinstance(array, ak.Array) else np.asarray(array)
+            if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
                 raise InputError(
-                    f"missing branch (the tree has {sorted(present)})",
-                    path=path,
-                    branch=branch,
-                    fix="map your branch names in the dataset's 'branches' config",
-                )
-        return int(t.num_entries)
+                    f"{int(np.count_nonzero(~np.isfinite(flat)))} NaN or infinite values", path=path,
+                    branch=branches.exprs[name].text, fix="remove or repair those entries before rasterising",
+                )  # fmt: skip
+        yield values, n_read
+
+
+def check_file(path: str | os.PathLike[str], branches: Sequence[str], tree: str = TREE_NAME) -> int:
+    """Check that ``path`` holds TTree ``tree`` with all ``branches``; return its number of entries."""
+    t = open_tree(path, tree)
+    BranchMap({b: b for b in branches}).branches(list(t.keys()), path)
+    return int(t.num_entries)
 
 
 def iterate_events(
@@ -101,28 +160,15 @@ def iterate_events(
     *,
     step_size: int = 20_000,
     tree: str = TREE_NAME,
+    selection: str | None = None,
 ) -> Iterator[tuple[Path, ak.Array]]:
     """Yield ``(file, chunk)`` with at most ``step_size`` events per chunk, memory bounded by the chunk.
 
-    ``branches`` maps the contract names (``part_pt``) to the names in the user's files. The chunk's
-    fields carry the contract names. Every chunk is checked for NaN/inf values, naming file and branch.
+    ``branches`` maps the contract names (``part_pt``) to branches or expressions of the user's files
+    (:mod:`detcnn.io.expressions`); the chunk's fields carry the contract names. ``selection`` keeps some
+    entries. Every chunk is checked for NaN/inf values, naming file and expression.
     """
-    import uproot
-
+    branch_map = BranchMap(branches, selection)
     for path in paths:
-        path = Path(path)
-        check_file(path, list(branches.values()), tree=tree)
-        renamed = {file_name: ours for ours, file_name in branches.items()}
-        for chunk in uproot.iterate(f"{path}:{tree}", list(branches.values()), step_size=step_size, library="ak"):
-            chunk = ak.zip({renamed[f]: chunk[f] for f in chunk.fields}, depth_limit=1)
-            for field in chunk.fields:
-                values = ak.flatten(chunk[field], axis=None)
-                values = ak.to_numpy(values)
-                if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
-                    raise InputError(
-                        f"{int(np.count_nonzero(~np.isfinite(values)))} NaN or infinite values",
-                        path=path,
-                        branch=branches[field],
-                        fix="remove or repair those entries before rasterising",
-                    )
-            yield path, chunk
+        for values, _ in read_chunks(path, branch_map, tree=tree, step_size=step_size):
+            yield Path(path), ak.zip(values, depth_limit=1)

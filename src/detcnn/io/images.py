@@ -78,6 +78,16 @@ class ImageWriter:
                 self._extend(group[name], new, values)
         self.n = new
 
+    def truncate(self, n: int) -> None:
+        """Cut every dataset back to its first ``n`` events (what was appended after them is dropped)."""
+
+        def cut(name: str, obj: object) -> None:
+            if hasattr(obj, "resize") and obj.shape[0] > n:  # type: ignore[attr-defined]
+                obj.resize(n, axis=0)  # type: ignore[attr-defined]
+
+        self._file.visititems(cut)
+        self.n = min(self.n, n)
+
     def _extend(self, ds: object, new: int, data: np.ndarray) -> None:
         ds.resize(new, axis=0)  # type: ignore[attr-defined]
         ds[self.n : new] = data  # type: ignore[index]

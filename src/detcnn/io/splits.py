@@ -5,18 +5,22 @@ renamed into place only when every chunk has succeeded (nothing half-written is 
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from detcnn.errors import InputError
+from detcnn.errors import ConfigError, InputError
 from detcnn.io.atomic import atomic_path
 from detcnn.io.images import ImageWriter
 
 SPLITS = ("train", "val", "test")
+log = logging.getLogger(__name__)
 
 
 def assign_splits(n: int, fractions: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
@@ -42,8 +46,11 @@ class ChunkImages:
     counters: dict[str, int] = field(default_factory=dict)
 
 
+BAD_FILE_CHOICES = ("fail", "skip")
+
+
 def write_splits(
-    chunks: Iterable[ChunkImages],
+    files: Iterable[tuple[Path, Iterable[ChunkImages]]],
     outputs: Mapping[str, str | os.PathLike[str]],
     *,
     image_shape: Sequence[int],
@@ -53,36 +60,55 @@ def write_splits(
     desc: str,
     unit: str,
     progress: bool = True,
+    on_bad_file: str = "fail",
+    rewind: Sequence[np.random.Generator] = (),
 ) -> dict[str, Any]:
-    """Append every chunk's events to the split files ``outputs[split]`` (HDF5), each event to a split drawn
-    from a generator seeded with ``seed`` in file order (the same inputs and seed give the same split).
+    """Append the events of every chunk of every file to the split files ``outputs[split]`` (HDF5), each
+    event to a split drawn from a generator seeded with ``seed`` in file order (the same inputs and seed give
+    the same split).
 
-    All files are written to temporary paths and renamed only when every chunk has succeeded. Returns the
-    events per split and the summed counters.
+    ``files``: ``(path, chunks)`` per input file. A file that turns out unreadable (:class:`BadFile`, raised
+    by its chunks, also after some of them were written) stops the step (``on_bad_file="fail"``) or is left
+    out whole (``"skip"``): what it had added is cut off again and the split generator rewound, so the other
+    files' events land exactly where they would without it (so do the draws of the ``rewind`` generators the
+    chunks take, e.g. readout noise); skipped files are listed in the stats. All files
+    are written to temporary paths and renamed only when everything has succeeded. Returns the events per
+    split, the summed counters and the skipped files.
     """
     from tqdm import tqdm
 
+    from detcnn.io.events import BadFile
+
+    if on_bad_file not in BAD_FILE_CHOICES:
+        raise ConfigError(
+            f"on_bad_file must be one of {list(BAD_FILE_CHOICES)}, got '{on_bad_file}'", key="on_bad_file"
+        )
     rng = np.random.default_rng(seed)
-    stats: dict[str, Any] = {"per_split": dict.fromkeys(SPLITS, 0)}
+    stats: dict[str, Any] = {"per_split": dict.fromkeys(SPLITS, 0), "skipped_files": []}
     with contextlib.ExitStack() as stack:
         writers = {}
         for s in SPLITS:
             tmp = stack.enter_context(atomic_path(outputs[s]))
             writers[s] = stack.enter_context(ImageWriter(tmp, image_shape, {**attrs, "split": s}))
         bar = stack.enter_context(tqdm(desc=desc, unit=unit, disable=not progress))
-        for chunk in chunks:
-            which = assign_splits(len(chunk.labels), split, rng)
-            for i, s in enumerate(SPLITS):
-                sel = which == i
-                writers[s].append(
-                    chunk.images[sel], chunk.labels[sel], {k: v[sel] for k, v in chunk.observables.items()},
-                    pixels={k: v[sel] for k, v in chunk.pixels.items()},
-                    truth={k: v[sel] for k, v in chunk.truth.items()},
-                )  # fmt: skip
-                stats["per_split"][s] += int(sel.sum())
-            for key, value in chunk.counters.items():
-                stats[key] = stats.get(key, 0) + value
-            bar.update(len(chunk.labels))
+        for path, chunks in files:
+            sizes, before = {s: w.n for s, w in writers.items()}, copy.deepcopy(stats)
+            states = [g.bit_generator.state for g in (rng, *rewind)]
+            try:
+                for chunk in chunks:
+                    _append(chunk, writers, split, rng, stats)
+                    bar.update(len(chunk.labels))
+            except BadFile as exc:
+                if on_bad_file != "skip":
+                    raise
+                for s, w in writers.items():
+                    w.truncate(sizes[s])
+                for g, st in zip((rng, *rewind), states, strict=True):
+                    g.bit_generator.state = st
+                stats = before
+                stats["skipped_files"].append({"file": str(path), "reason": str(exc)})
+                log.warning("skipped %s (on_bad_file: skip): %s", path, exc)
+        stats["n_skipped_files"] = len(stats["skipped_files"])
         for s in SPLITS:
             if stats["per_split"][s] == 0:
                 raise InputError(
@@ -90,3 +116,17 @@ def write_splits(
                     fix="generate more events or raise that split's fraction",
                 )  # fmt: skip
     return stats
+
+
+def _append(chunk: ChunkImages, writers: Mapping[str, ImageWriter], split: Mapping[str, float],
+            rng: np.random.Generator, stats: dict[str, Any]) -> None:  # fmt: skip
+    which = assign_splits(len(chunk.labels), split, rng)
+    for i, s in enumerate(SPLITS):
+        sel = which == i
+        writers[s].append(
+            chunk.images[sel], chunk.labels[sel], {k: v[sel] for k, v in chunk.observables.items()},
+            pixels={k: v[sel] for k, v in chunk.pixels.items()}, truth={k: v[sel] for k, v in chunk.truth.items()},
+        )  # fmt: skip
+        stats["per_split"][s] += int(sel.sum())
+    for key, value in chunk.counters.items():
+        stats[key] = stats.get(key, 0) + value

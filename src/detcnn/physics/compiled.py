@@ -122,7 +122,7 @@ def _images_kernel(pt, eta, phi, charge, offsets, jet_phi, codes, n_pix, half_wi
     return n_outside
 
 
-def _observables_kernel(pt, eta, phi, offsets, jet_eta, jet_phi, out):
+def _observables_kernel(pt, mt, eta, phi, offsets, jet_eta, jet_phi, out):
     for j in range(len(offsets) - 1):
         s, e = offsets[j], offsets[j + 1]
         spt = 0.0
@@ -134,8 +134,8 @@ def _observables_kernel(pt, eta, phi, offsets, jet_eta, jet_phi, out):
         radial = 0.0
         for i in range(s, e):
             exp_eta = math.exp(eta[i])
-            forward = 0.5 * pt[i] * exp_eta
-            backward = 0.5 * pt[i] / exp_eta
+            forward = 0.5 * mt[i] * exp_eta
+            backward = 0.5 * mt[i] / exp_eta
             en += forward + backward
             pz += forward - backward
             px += pt[i] * math.cos(phi[i])
@@ -189,14 +189,22 @@ def images(
 
 
 def observables(
-    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    counts: np.ndarray,
+    jet_eta: np.ndarray,
+    jet_phi: np.ndarray,
+    mt: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(4, n_jets)``: constituent multiplicity, mass [GeV], girth and pT_D, as the numpy functions of
-    :mod:`detcnn.physics.observables`."""
+    :mod:`detcnn.physics.observables` (``mt``: transverse masses, default ``pt``: massless)."""
     f64 = np.float64
     out = np.empty((4, len(counts)))
+    pt = np.ascontiguousarray(pt, dtype=f64)
     _observables_kernel(
-        *(np.ascontiguousarray(a, dtype=f64) for a in (pt, eta, phi)), _offsets(counts),
+        pt, pt if mt is None else np.ascontiguousarray(mt, dtype=f64),
+        *(np.ascontiguousarray(a, dtype=f64) for a in (eta, phi)), _offsets(counts),
         np.ascontiguousarray(jet_eta, dtype=f64), np.ascontiguousarray(jet_phi, dtype=f64), out,
     )  # fmt: skip
     return out

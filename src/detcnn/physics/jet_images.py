@@ -37,9 +37,14 @@ PT_CHANNELS = frozenset({"charged_pt", "neutral_pt", "total_pt"})
 DEFAULT_CHANNELS = ("charged_pt", "neutral_pt", "charged_multiplicity")
 
 
+AXES = ("rapidity", "pseudorapidity")
+
+
 @dataclass(frozen=True)
 class ImageSpec:
-    """How to draw a jet image. ``half_width`` in units of eta / radians."""
+    """How to draw a jet image. ``half_width`` in units of the longitudinal axis (rapidity y, or
+    pseudorapidity eta) and radians. The array functions here are told the longitudinal coordinate of each
+    constituent and draw it; which one it is (``axis``) is the rasteriser's choice."""
 
     n_pix: int = 33
     half_width: float = 0.4
@@ -47,8 +52,11 @@ class ImageSpec:
     rotate: bool = True
     flip: bool = True
     normalise: str = "none"  # "none" or "pt_sum" (pT channels divided by the jet's pT inside the image)
+    axis: str = "rapidity"  # the image's longitudinal axis: "rapidity" or "pseudorapidity"
 
     def __post_init__(self) -> None:
+        if self.axis not in AXES:
+            raise ValueError(f"axis must be one of {AXES}, got '{self.axis}'")
         unknown = [c for c in self.channels if c not in CHANNELS]
         if unknown:
             raise ValueError(f"unknown image channel(s) {unknown}; valid: {sorted(CHANNELS)}")

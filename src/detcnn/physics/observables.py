@@ -1,7 +1,9 @@
 """Jet observables of the cut-based quark/gluon analysis, vectorised over jets.
 
-All take flat constituent arrays and ``counts`` (constituents per jet) and return ``(n_jets,)``.
-Constituents are treated as massless, so masses come from (pT, eta, phi) alone.
+All take flat constituent arrays and ``counts`` (constituents per jet) and return ``(n_jets,)``. The
+longitudinal coordinate ``eta`` is the constituents' rapidity (or, on a pseudorapidity image axis, their
+pseudorapidity, then treated as massless); ``mt`` = sqrt(pT^2 + m^2) makes the four-vectors massive
+(E = mT cosh y, pz = mT sinh y), and ``mt = pt`` (the default) is the massless case.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ def multiplicity(counts: np.ndarray, **_: object) -> np.ndarray:
 
 
 def jet_mass(
-    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarray, owner: np.ndarray | None = None, **_: object
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    counts: np.ndarray,
+    owner: np.ndarray | None = None,
+    mt: np.ndarray | None = None,
+    **_: object,
 ) -> np.ndarray:
-    """Invariant mass [GeV] of the sum of the (massless) constituent four-vectors."""
+    """Invariant mass [GeV] of the sum of the constituent four-vectors (massless unless ``mt`` is given)."""
     owner, n = _owner(counts, owner), len(counts)
+    mt = pt if mt is None else mt
     exp_eta = np.exp(eta)  # cosh and sinh from one exponential
-    forward, backward = 0.5 * pt * exp_eta, 0.5 * pt / exp_eta
+    forward, backward = 0.5 * mt * exp_eta, 0.5 * mt / exp_eta
     e = per_event_sum(forward + backward, owner, n)
     pz = per_event_sum(forward - backward, owner, n)
     px = per_event_sum(pt * np.cos(phi), owner, n)
@@ -62,7 +71,7 @@ def pt_d(pt: np.ndarray, counts: np.ndarray, owner: np.ndarray | None = None, **
     return np.sqrt(per_event_sum(pt * pt, owner, n)) / np.where(sum_pt > 0, sum_pt, 1.0)
 
 
-#: Observable name -> function; each takes keyword arrays (pt, eta, phi, counts, jet_eta, jet_phi).
+#: Observable name -> function; each takes keyword arrays (pt, eta, phi, counts, jet_eta, jet_phi, mt).
 OBSERVABLES: dict[str, Callable[..., np.ndarray]] = {
     "n_constituents": multiplicity,
     "mass": jet_mass,
@@ -78,7 +87,8 @@ def jet_observables(backend: str = "auto", **arrays: np.ndarray) -> dict[str, np
     above, the reference; the jet index is built once) or "auto" (numba when installed).
     """
     if compiled.use_compiled(backend):
-        values = compiled.observables(*(arrays[k] for k in ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")))
+        keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")
+        values = compiled.observables(*(arrays[k] for k in keys), mt=arrays.get("mt"))
         return dict(zip(compiled.OBSERVABLE_ORDER, values, strict=True))
     arrays.setdefault("owner", event_index(arrays["counts"]))
     return {name: fn(**arrays) for name, fn in OBSERVABLES.items()}

@@ -6,7 +6,9 @@ event, each with the same names, and :data:`RASTERISERS`, the one table:
   the ROOT files ``inputs`` -> the split files ``outputs`` (``{"train", "val", "test"}`` -> path), with the
   settings of the dataset config ``ds``; returns the statistics for ``stats.json``;
 - ``planned_attrs(ds, source_options)``: the attributes and ``image_shape`` its files will have, known from the
-  config before anything runs (the workflow checks networks against them).
+  config before anything runs (the workflow checks networks against them);
+- ``check_config(ds)``: the dataset's reading settings (contract names, expressions, image settings), a
+  ConfigError before anything runs.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ import awkward as ak
 import numpy as np
 
 from detcnn.errors import ConfigError, InputError
-from detcnn.io.events import iterate_events
+from detcnn.io.events import TREE_NAME, read_chunks
+from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics.hit_images import HIT_LABELS, PIXEL_CLASSES, HitImageSpec, hit_images
 from detcnn.physics.hit_observables import hit_observables
@@ -112,6 +113,20 @@ def file_attrs(
     }
 
 
+def check_config(ds: Mapping[str, Any]) -> None:
+    """The dataset's reading settings as the rasteriser will take them (a ConfigError before anything runs)."""
+    try:
+        spec_from_config(ds)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), key="hit_images") from None
+    truth = tuple(ds.get("truth") or ())
+    wanted = ("label", *HIT_BRANCHES, *truth)
+    unknown = sorted(set(ds.get("branches") or {}) - set(wanted))
+    if unknown and ds.get("source") == "root_files":
+        raise ConfigError(f"no contract names {unknown} in a hits file; valid: {sorted(wanted)}", key="branches")
+    BranchMap({**{b: b for b in wanted}, **(ds.get("branches") or {})}, ds.get("selection"))
+
+
 def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """The attributes and ``image_shape`` ``(V * C, H, W)`` the image files of dataset config ``ds`` will have;
     ``options``: the source's (``class_names``)."""
@@ -133,7 +148,8 @@ def rasterise_dataset(
     return rasterise_hits(
         inputs, outputs, spec=spec_from_config(ds), class_names=class_names, split=ds["split"], seed=seed,
         config_hash=config_hash, dataset=dataset, volume_cm=img.get("volume_cm") or volume_cm, truth=truth,
-        branches=ds.get("branches"), empty_events=img.get("empty_events", "drop"),
+        branches=ds.get("branches"), tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"),
+        on_bad_file=ds.get("on_bad_file", "fail"), empty_events=img.get("empty_events", "drop"),
         step_size=int(img.get("chunk_events", 2_000)), progress=progress,
     )  # fmt: skip
 
@@ -151,23 +167,31 @@ def rasterise_hits(
     volume_cm: Sequence[Sequence[float]] | None = None,
     truth: Sequence[str] = (),
     branches: Mapping[str, str] | None = None,
+    tree: str = TREE_NAME,
+    selection: str | None = None,
+    on_bad_file: str = "fail",
     empty_events: str = "drop",
     step_size: int = 2_000,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Rasterise every event of ``inputs`` (ROOT hit files) into ``outputs[split]``; see module doc.
+    """Rasterise every event of ``inputs`` (ROOT hit files, TTree ``tree``) into ``outputs[split]``; see
+    module doc. ``selection`` keeps entries; ``on_bad_file``: ``fail`` or ``skip`` an unreadable file.
 
     ``volume_cm``: ``[[x_min, x_max], [y_min, y_max], [z_min, z_max]]`` of the active volume (every hit must
     lie inside); ``truth``: event-level branches copied into the ``truth`` group; ``branches``: contract
-    name -> name in the files. Returns events per split, dropped events per class, hits outside the windows.
+    name -> branch or expression of the files (:mod:`detcnn.io.expressions`). Returns events per split,
+    dropped events per class, hits outside the windows.
     """
     if not inputs:
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     if empty_events not in EMPTY_EVENTS:
         raise ConfigError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
     wanted = ("label", *HIT_BRANCHES, *truth)
-    names = {b: b for b in wanted}
-    names.update({k: v for k, v in (branches or {}).items() if k in names})
+    unknown = sorted(set(branches or {}) - set(wanted))
+    if unknown:
+        raise ConfigError(f"no contract names {unknown} in a hits file; valid: {sorted(wanted)}", key="branches")
+    names = {**{b: b for b in wanted}, **(branches or {})}
+    branch_map = BranchMap(names, selection)
     volume = np.asarray(volume_cm, dtype=np.float64) if volume_cm is not None else None
     if volume is not None and volume.shape != (3, 2):
         raise ConfigError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
@@ -175,8 +199,9 @@ def rasterise_hits(
     n_classes = len(class_names)
     attrs = file_attrs(spec, class_names, config_hash, dataset)
 
-    def chunks() -> Iterator[ChunkImages]:
-        for path, chunk in iterate_events(inputs, names, step_size=step_size):
+    def file_chunks(path: Path) -> Iterator[ChunkImages]:
+        for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
+            chunk = ak.zip(values, depth_limit=1)
             _check_hits(path, chunk, names, volume, n_classes)
             label = ak.to_numpy(chunk["label"]).astype(np.int64)
             counts = ak.to_numpy(ak.num(chunk["hit_x"])).astype(np.int64)
@@ -205,16 +230,19 @@ def rasterise_hits(
                 observables=hit_observables(charge[visible], spec.pitch_cm),
                 pixels={"y_pix": images.y_pix[visible], "e_pix": images.e_pix[visible]},
                 truth={t: ak.to_numpy(chunk[t])[sel].astype(np.float64) for t in truth},
-                counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside,
+                counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside, "entries_read": n_read,
+                          "entries_selected": len(label),
                           **{f"n_dropped/{c}": int(d) for c, d in zip(class_names, dropped, strict=True)}},
             )  # fmt: skip
 
     t_start = time.perf_counter()
     shape = (len(spec.channel_names), spec.n_pix, spec.n_pix)
     stats = write_splits(
-        chunks(), outputs, image_shape=shape, attrs=attrs, split=split, seed=seed,
-        desc=f"rasterise {dataset}", unit="event", progress=progress,
+        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs, image_shape=shape, attrs=attrs, split=split,
+        seed=seed, desc=f"rasterise {dataset}", unit="event", progress=progress, on_bad_file=on_bad_file,
+        rewind=(readout_rng,),
     )  # fmt: skip
+    stats["kept_fraction"] = stats.get("entries_selected", 0) / max(stats.get("entries_read", 0), 1)
     stats["seconds"] = time.perf_counter() - t_start
     stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_hits", 0), 1)
     n_dropped = sum(v for k, v in stats.items() if k.startswith("n_dropped/"))

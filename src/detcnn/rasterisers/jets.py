@@ -1,9 +1,12 @@
 """Rasterising jets: ROOT events (jets file contract, :mod:`detcnn.io.events`) -> image files per split.
 
-Reads the events chunk by chunk with ``uproot.iterate`` (memory bounded by the chunk size), draws the
-jet images and observables of a whole chunk at once, assigns each jet to a split with a seeded random
-number (the same config gives the same split), and appends to one HDF5 file per split. All split files
-are written to temporary paths and renamed only when every chunk has succeeded.
+Reads the events file by file, chunk by chunk (memory bounded by the chunk size): the dataset's tree, its
+branches or expressions for the contract names, its entry selection (:mod:`detcnn.io.expressions`), one
+jet per entry or several per event (:mod:`detcnn.rasterisers.jets_per_event`). Draws the jet images and
+observables of a whole chunk at once, on the rapidity of the constituents (massive, from ``part_m``; or on
+their pseudorapidity, ``images.axis``), assigns each jet to a split with a seeded random number (the same
+config gives the same split), and appends to one HDF5 file per split, all renamed into place only when
+everything succeeded. A file that cannot be read fails the step, or is left out (``on_bad_file: skip``).
 """
 
 from __future__ import annotations
@@ -18,34 +21,59 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from detcnn.errors import InputError
-from detcnn.io.events import JET_BRANCHES, JET_CLASS_NAMES, PART_BRANCHES, iterate_events
+from detcnn.errors import ConfigError, InputError
+from detcnn.io.events import JET_CLASS_NAMES, TREE_NAME, read_chunks
+from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics import compiled
 from detcnn.physics.jet_images import ImageSpec, jet_images
-from detcnn.physics.kinematics import event_index
+from detcnn.physics.kinematics import event_index, rapidity, summed_rapidity
 from detcnn.physics.observables import jet_observables
+from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode
 
 log = logging.getLogger(__name__)
 
 EVENTS = "jets"
 IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
 NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
+#: Contract names read when mapped (or present in our own files): masses, jet pT (leading jets), the
+#: constituents' jet index and a jet selection (jets per event).
+OPTIONAL = ("part_m", "jet_pt", "part_jet")
 
 
-def chunk_arrays(chunk: ak.Array) -> dict[str, np.ndarray]:
-    """Flat numpy views of one chunk: constituents ``(n_constituents,)`` and jets ``(n_jets,)``."""
+def chunk_arrays(chunk: Any, axis: str = "rapidity") -> dict[str, np.ndarray]:
+    """Flat numpy views of one chunk: constituents ``(n_constituents,)`` and jets ``(n_jets,)``.
+
+    ``eta`` is the constituents' longitudinal image coordinate and ``jet_eta`` the jet axis on it: on the
+    ``rapidity`` axis the constituents' rapidity (massive when the chunk has ``part_m``, else equal to the
+    pseudorapidity) and the rapidity of the summed constituents; on ``pseudorapidity`` the file's values.
+    ``mt`` = sqrt(pT^2 + m^2) for the massive jet mass (``pt`` when massless).
+    """
     counts = ak.to_numpy(ak.num(chunk["part_pt"])).astype(np.int64)
+    pt = ak.to_numpy(ak.flatten(chunk["part_pt"])).astype(np.float64)
+    eta = ak.to_numpy(ak.flatten(chunk["part_eta"])).astype(np.float64)
+    jet_eta = ak.to_numpy(chunk["jet_eta"]).astype(np.float64)
+    mt = pt
+    if axis == "rapidity":
+        if "part_m" in _fields(chunk):
+            mass = ak.to_numpy(ak.flatten(chunk["part_m"])).astype(np.float64)
+            eta, mt = rapidity(pt, eta, mass), np.sqrt(pt * pt + mass * mass)
+        jet_eta = summed_rapidity(mt, eta, event_index(counts), len(counts))
     return {
         "counts": counts,
-        "pt": ak.to_numpy(ak.flatten(chunk["part_pt"])).astype(np.float64),
-        "eta": ak.to_numpy(ak.flatten(chunk["part_eta"])).astype(np.float64),
+        "pt": pt,
+        "mt": mt,
+        "eta": eta,
         "phi": ak.to_numpy(ak.flatten(chunk["part_phi"])).astype(np.float64),
         "charge": ak.to_numpy(ak.flatten(chunk["part_charge"])),
-        "jet_eta": ak.to_numpy(chunk["jet_eta"]).astype(np.float64),
+        "jet_eta": jet_eta,
         "jet_phi": ak.to_numpy(chunk["jet_phi"]).astype(np.float64),
         "label": ak.to_numpy(chunk["label"]).astype(np.int64),
     }
+
+
+def _fields(chunk: Any) -> list[str]:
+    return list(chunk.fields) if isinstance(chunk, ak.Array) else list(chunk)
 
 
 def rasterise_chunk(
@@ -54,7 +82,8 @@ def rasterise_chunk(
     """Images ``(n_jets, C, H, W)``, observables ``{name: (n_jets,)}`` and the number of constituents off
     the grid, for one chunk from :func:`chunk_arrays`. ``backend``: "numba" (the fused kernels), "numpy"
     (the reference array functions) or "auto" (numba when installed)."""
-    keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")
+    keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi", "mt")
+    arrays = {"mt": arrays["pt"], **arrays}  # massless unless the chunk says otherwise
     if compiled.use_compiled(backend):
         images, n_outside = jet_images(*(arrays[k] for k in IMAGE_ARGS), spec, backend=backend)
         return images, jet_observables(backend, **{k: arrays[k] for k in keys}), n_outside
@@ -63,10 +92,10 @@ def rasterise_chunk(
     return images, jet_observables(backend, **{k: arrays[k] for k in keys}, owner=owner), n_outside
 
 
-def _check_jagged(path: Path, chunk: ak.Array, branches: Mapping[str, str]) -> None:
+def _check_jagged(path: Path, chunk: Any, branches: Mapping[str, str]) -> None:
     """Every constituent branch must have, jet by jet, as many entries as ``part_pt``."""
     counts = ak.num(chunk["part_pt"])
-    for name in ("part_eta", "part_phi", "part_charge"):
+    for name in [n for n in ("part_eta", "part_phi", "part_charge", "part_m") if n in _fields(chunk)]:
         bad = ak.to_numpy(ak.num(chunk[name]) != counts)
         if np.any(bad):
             raise InputError(
@@ -95,7 +124,10 @@ def spec_from_config(ds: Mapping[str, Any]) -> ImageSpec:
     img = dict(ds.get("images", {}))
     if "channels" in img:
         img["channels"] = tuple(img["channels"])
-    return ImageSpec(**img)
+    try:
+        return ImageSpec(**img)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), key="images") from None
 
 
 def file_attrs(spec: ImageSpec, config_hash: str = "", dataset: str = "") -> dict[str, Any]:
@@ -112,6 +144,15 @@ def file_attrs(spec: ImageSpec, config_hash: str = "", dataset: str = "") -> dic
     }
 
 
+def check_config(ds: Mapping[str, Any]) -> None:
+    """The dataset's reading settings as the rasteriser will take them: contract names, expressions, image
+    settings (a ConfigError before anything runs)."""
+    spec_from_config(ds)
+    jets = JetsPerEvent.from_config(ds.get("jets"))
+    contract_map(ds.get("branches"), ds.get("selection"), (ds.get("jets") or {}).get("selection") if jets.per_event
+                 else None)  # fmt: skip
+
+
 def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """The attributes and ``image_shape`` ``(C, H, W)`` the image files of dataset config ``ds`` will have."""
     spec = spec_from_config(ds)
@@ -122,12 +163,30 @@ def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
     *, dataset: str, seed: int, config_hash: str, progress: bool = True, **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_jets` with the settings of the dataset config ``ds`` (``images``, ``split``,
-    ``branches``, ``chunk_size``); ``options`` from the source (none for jets)."""
+    """:func:`rasterise_jets` with the settings of the dataset config ``ds`` (``images``, ``split``, ``tree``,
+    ``branches``, ``selection``, ``jets``, ``on_bad_file``, ``chunk_size``); ``options`` from the source."""
     return rasterise_jets(
         inputs, outputs, spec=spec_from_config(ds), split=ds["split"], seed=seed, config_hash=config_hash,
-        dataset=dataset, branches=ds.get("branches"), step_size=int(ds.get("chunk_size", 20_000)), progress=progress,
+        dataset=dataset, branches=ds.get("branches"), tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"),
+        jets=JetsPerEvent.from_config(ds.get("jets")), jet_selection=(ds.get("jets") or {}).get("selection"),
+        on_bad_file=ds.get("on_bad_file", "fail"), step_size=int(ds.get("chunk_size", 20_000)), progress=progress,
     )  # fmt: skip
+
+
+def contract_map(
+    branches: Mapping[str, str] | None, selection: str | None, jet_selection: str | None = None
+) -> BranchMap:
+    """The contract names to read: the needed ones and ``part_m`` (read where the file has it, massless
+    where not) as themselves unless ``branches`` maps them, the optional ones it maps, a jet selection."""
+    branches = dict(branches or {})
+    unknown = sorted(set(branches) - set(NEEDED) - set(OPTIONAL))
+    if unknown:
+        raise ConfigError(f"no contract names {unknown} in a jets file; valid: {sorted({*NEEDED, *OPTIONAL})}",
+                          key="branches")  # fmt: skip
+    names = {**{b: b for b in NEEDED}, "part_m": "part_m", **branches}
+    if jet_selection:
+        names["jet_selection"] = jet_selection
+    return BranchMap(names, selection, optional=() if "part_m" in branches else ("part_m",))
 
 
 def rasterise_jets(
@@ -140,38 +199,53 @@ def rasterise_jets(
     config_hash: str,
     dataset: str,
     branches: Mapping[str, str] | None = None,
+    tree: str = TREE_NAME,
+    selection: str | None = None,
+    jets: JetsPerEvent | None = None,
+    jet_selection: str | None = None,
+    on_bad_file: str = "fail",
     step_size: int = 20_000,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Rasterise all jets in ``inputs`` (ROOT files) into ``outputs[split]`` HDF5 files.
+    """Rasterise all jets in ``inputs`` (ROOT files, TTree ``tree``) into ``outputs[split]`` HDF5 files.
 
-    ``branches`` maps contract names (``part_pt``) to the names in the files (identity by default).
-    Returns counts per split, the number of constituents outside the grid and the timings.
+    ``branches`` maps contract names (``part_pt``) to branches or expressions of the files (identity by
+    default); ``selection`` keeps entries; ``jets``: one jet per entry, or several per event; ``on_bad_file``:
+    ``fail`` or ``skip``. Returns counts per split, constituents outside the grid, selection and jet counts,
+    skipped files and the timings.
     """
     if not inputs:
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
-    names = {b: b for b in (*JET_BRANCHES, *PART_BRANCHES) if b in NEEDED}
-    names.update({k: v for k, v in (branches or {}).items() if k in NEEDED})
+    jets = jets or JetsPerEvent()
+    branch_map = contract_map(branches, selection, jet_selection if jets.per_event else None)
+    names = {name: e.text for name, e in branch_map.exprs.items()}
     attrs = file_attrs(spec, config_hash, dataset)
 
-    def chunks() -> Iterator[ChunkImages]:
-        for path, chunk in iterate_events(inputs, names, step_size=step_size):
-            _check_jagged(path, chunk, names)
-            arrays = chunk_arrays(chunk)
+    def file_chunks(path: Path) -> Iterator[ChunkImages]:
+        for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
+            counters = {"entries_read": n_read, "entries_selected": len(values["jet_eta"])}
+            if jets.per_event:
+                values, jet_counters = explode(values, jets, path)
+                counters.update(jet_counters)
+            _check_jagged(path, values, names)
+            arrays = chunk_arrays(values, spec.axis)
             _check_chunk(path, arrays, names)
             images, obs, n_outside = rasterise_chunk(arrays, spec)
-            counters = {"n_outside": n_outside, "n_constituents": len(arrays["pt"])}
+            counters.update(n_outside=n_outside, n_constituents=len(arrays["pt"]))
             yield ChunkImages(images, arrays["label"], obs, counters=counters)
 
     t_start = time.perf_counter()
     stats = write_splits(
-        chunks(), outputs, image_shape=(len(spec.channels), spec.n_pix, spec.n_pix), attrs=attrs, split=split,
-        seed=seed, desc=f"rasterise {dataset}", unit="jet", progress=progress,
+        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs,
+        image_shape=(len(spec.channels), spec.n_pix, spec.n_pix), attrs=attrs, split=split, seed=seed,
+        desc=f"rasterise {dataset}", unit="jet", progress=progress, on_bad_file=on_bad_file,
     )  # fmt: skip
     stats["seconds"] = time.perf_counter() - t_start
     stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_constituents", 0), 1)
+    stats["kept_fraction"] = stats.get("entries_selected", 0) / max(stats.get("entries_read", 0), 1)
     log.info(
-        "%s: %s jets in %.1f s; %.2f%% of constituents fell outside the image",
-        dataset, stats["per_split"], stats["seconds"], 100 * stats["outside_fraction"],
+        "%s: %s jets in %.1f s; %.2f%% of constituents fell outside the image; the selection kept %.1f%% of "
+        "the entries", dataset, stats["per_split"], stats["seconds"], 100 * stats["outside_fraction"],
+        100 * stats["kept_fraction"],
     )  # fmt: skip
     return stats
