@@ -1,5 +1,6 @@
-"""Rasteriser benchmark: detcnn against energyflow's ``pixelate`` on the same jets, and against the
-time uproot takes just to read the same files.
+"""Rasteriser benchmark: detcnn against energyflow's ``pixelate`` on the same jets, against the time uproot
+takes just to read the same files, and the cost of reading another layout through expressions and a
+selection (the same jets rewritten JetClass-like: constituents relative to the jet, one-hot labels).
 
     python bench/bench_rasterise.py results/events/qg/*.root
 
@@ -15,14 +16,15 @@ import importlib.util
 import itertools
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import uproot
 
-from detcnn.io.events import iterate_events
+from detcnn.io.events import read_chunks, write_events
 from detcnn.physics.jet_images import ImageSpec, centre_coordinates, jet_images
-from detcnn.rasterisers.jets import NEEDED, chunk_arrays, rasterise_chunk
+from detcnn.rasterisers.jets import NEEDED, chunk_arrays, contract_map, rasterise_chunk
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import write_section
@@ -47,13 +49,15 @@ def main() -> None:
     p.add_argument("--ef-jets", type=int, default=3000, help="jets given to energyflow (it is slow)")
     p.add_argument("--no-write", action="store_true")
     a = p.parse_args()
-    names = {b: b for b in NEEDED}
+    read = [*NEEDED, "part_m"]  # what the rasteriser reads of our own layout
 
     def read_only() -> list:
-        return [uproot.open(f)["events"].arrays(list(NEEDED)) for f in a.files]
+        return [uproot.open(f)["events"].arrays(read) for f in a.files]
 
     t_read = median_time(read_only, a.repeat)
-    chunks = [chunk_arrays(c) for _, c in iterate_events(a.files, names, step_size=10**9)]
+    ours = contract_map(None, None)
+    values = [v for f in a.files for v, _ in read_chunks(f, ours, step_size=10**9)]
+    chunks = [chunk_arrays(v) for v in values]
     n_jets = sum(len(c["counts"]) for c in chunks)
     spec = ImageSpec()
 
@@ -61,14 +65,53 @@ def main() -> None:
         for c in chunks:
             rasterise_chunk(c, spec, backend)
 
+    def images_all() -> None:  # from the read arrays: rapidity, flattening, images and observables
+        for v in values:
+            rasterise_chunk(chunk_arrays(v), spec)
+
     def read_and_rasterise() -> None:
-        for _, chunk in iterate_events(a.files, names, step_size=10**9):
-            rasterise_chunk(chunk_arrays(chunk), spec)
+        for f in a.files:
+            for v, _ in read_chunks(f, ours, step_size=10**9):
+                rasterise_chunk(chunk_arrays(v), spec)
 
     rasterise_all()  # compile the numba kernels (cached on disk afterwards)
     t_ras = median_time(rasterise_all, a.repeat)
+    t_img = median_time(images_all, a.repeat)
     t_numpy = median_time(lambda: rasterise_all("numpy"), a.repeat)
     t_full = median_time(read_and_rasterise, a.repeat)
+
+    # The same jets in a JetClass-like layout, read back through expressions and a selection.
+    tmp = Path(tempfile.mkdtemp(prefix="bench-jetclass-"))
+    jetclass_files = []
+    for k, f in enumerate(a.files):
+        arr = uproot.open(f)["events"].arrays([*read, "jet_pt"])
+        out = tmp / f"jetclass_{k}.root"
+        write_events(out, {"jet_pt": arr["jet_pt"], "jet_eta": arr["jet_eta"], "jet_phi": arr["jet_phi"],
+                           "label_QCD": np.asarray(arr["label"] == 0, np.int32),
+                           "label_Zqq": np.asarray(arr["label"] == 1, np.int32),
+                           "part_pt": arr["part_pt"], "part_deta": arr["part_eta"] - arr["jet_eta"],
+                           "part_dphi": arr["part_phi"] - arr["jet_phi"], "part_mass": arr["part_m"],
+                           "part_charge": arr["part_charge"]}, tree="tree")  # fmt: skip
+        jetclass_files.append(out)
+    mapping = {"part_eta": "part_deta + jet_eta", "part_phi": "part_dphi + jet_phi", "part_m": "part_mass",
+               "label": "label_QCD == 0"}  # fmt: skip
+    theirs = contract_map(mapping, "jet_pt > 0")
+
+    def read_expressions() -> None:
+        for f in jetclass_files:
+            for _ in read_chunks(f, theirs, tree="tree", step_size=10**9):
+                pass
+
+    def read_ours() -> None:
+        for f in a.files:
+            for _ in read_chunks(f, ours, step_size=10**9):
+                pass
+
+    t_expr = median_time(read_expressions, a.repeat)
+    t_ours = median_time(read_ours, a.repeat)
+    for f in jetclass_files:
+        f.unlink()
+    tmp.rmdir()
 
     # Same jets, same centring convention: both get coordinates already centred on the pT-weighted
     # centroid (energyflow then snaps that centroid to the central pixel, which is where it already is).
@@ -105,12 +148,18 @@ one process, median of {a.repeat} runs). {n_jets} jets, {sum(len(ch["pt"]) for c
 | what | time | jets/s |
 |---|---|---|
 | uproot: read the branches only | {t_read * 1e3:.1f} ms | {n_jets / t_read:,.0f} |
+| detcnn: read our own layout (`read_chunks`: the same branches, NaN checks) | {t_ours * 1e3:.1f} ms | {n_jets / t_ours:,.0f} |
+| detcnn: read a JetClass-like copy: 4 expressions (`part_deta + jet_eta`, `label_QCD == 0`, ...) and a selection | {t_expr * 1e3:.1f} ms | {n_jets / t_expr:,.0f} |
 | detcnn: images (3 channels, centre + rotate + flip) and observables, in memory (numba kernels) | {t_ras * 1e3:.1f} ms | {our_rate:,.0f} |
+| detcnn: the image stage from the read arrays (rapidity, flattening, images, observables) | {t_img * 1e3:.1f} ms | {n_jets / t_img:,.0f} |
 | the same with the numpy reference implementation | {t_numpy * 1e3:.1f} ms | {n_jets / t_numpy:,.0f} |
 | detcnn: read + images + observables | {t_full * 1e3:.1f} ms | {n_jets / t_full:,.0f} |
 | energyflow 1.4 `pixelate`, one jet at a time ({n_ef} jets, 2 channels, no rotation) | {t_ef * 1e3:.1f} ms | {ef_rate:,.0f} |
 
-- Rasterise time / uproot read time: **{t_ras / t_read:.2f}x** (read + rasterise: {t_full / t_read:.2f}x the read alone).
+- Rasterise time / uproot read time: **{t_ras / t_read:.2f}x** (the image stage from the read arrays:
+  **{t_img / t_read:.2f}x**; read + rasterise: {t_full / t_read:.2f}x the read alone).
+- Expressions and selection: the JetClass-like read takes **{t_expr / t_read:.2f}x** uproot's read of our own
+  layout ({t_expr / t_ours:.2f}x our reader on our layout).
 - Speed-up over energyflow: **{our_rate / ef_rate:.0f}x** in jets/s (detcnn doing more work per jet).
 - Agreement with energyflow under the same centring (pT-weighted centroid, no rotation or flip), channels total pT and
   charged multiplicity: max |difference| = {max_diff:.2e} (relative to the largest pixel: {rel_pt:.1e}).

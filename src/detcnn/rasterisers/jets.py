@@ -141,6 +141,7 @@ def file_attrs(spec: ImageSpec, config_hash: str = "", dataset: str = "") -> dic
         "class_names": JET_CLASS_NAMES,
         "signal_class": 1,
         "normalise": spec.normalise,
+        "axis": spec.axis,
     }
 
 

@@ -59,8 +59,10 @@ def plot_mean_images(
     class_names: Sequence[str],
     channels: Sequence[str],
     extent: Sequence[float],
+    longitudinal: str = "$\\Delta y$",
 ) -> None:
-    """Average image of each class (rows) in each channel (columns), log colour scale."""
+    """Average image of each class (rows) in each channel (columns), log colour scale; ``longitudinal``: the
+    label of the column axis (rapidity or pseudorapidity)."""
     from matplotlib.colors import LogNorm
 
     plt = _plt()
@@ -76,7 +78,7 @@ def plot_mean_images(
             )
             im = axes[c, k].imshow(img, origin="lower", extent=list(extent), norm=norm, cmap="viridis")
             axes[c, k].set_title(f"{class_names[c]}: {channels[k]}", fontsize=9)
-            axes[c, k].set_xlabel("$\\Delta\\eta$ (rotated)")
+            axes[c, k].set_xlabel(f"{longitudinal} (rotated)")
             axes[c, k].set_ylabel("$\\Delta\\phi$ (rotated)")
             fig.colorbar(im, ax=axes[c, k], fraction=0.046)
     fig.tight_layout()

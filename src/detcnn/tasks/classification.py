@@ -183,8 +183,9 @@ def report(
         {m: (by_name[m]["n_parameters"], aucs[m], by_name[m]["metrics"]["test/auc"]["err"]) for m in networks},
         reference={m: aucs[m] for m in sorted(cuts, key=lambda m: -aucs[m])[:1]},
     )
+    axis = "$\\Delta y$" if test.attrs.get("axis") == "rapidity" else "$\\Delta\\eta$"
     plot_mean_images(figures["mean_images"], test.X, test.y, names, test.channels,
-                     test.attrs.get("extent", [0, 1, 0, 1]))  # fmt: skip
+                     test.attrs.get("extent", [0, 1, 0, 1]), axis)  # fmt: skip
     out["observable_means"] = plot_observables(figures["observables"], test.observables, test.y, names)
     draw.plot_examples(figures["examples"], test, {m: loaded[m][1] for m in networks[:1]}, settings["seed"])
     draw.plot_confusions(figures["confusion"], {m: a for m, (_, a) in loaded.items()}, y, names, signal)
