@@ -27,7 +27,7 @@ def test_complete_configs_validate(name: str) -> None:
     jsonschema.validate(yaml.safe_load((ROOT / "config" / name).read_text()), SCHEMA)
 
 
-@pytest.mark.parametrize("name", ["paper.yaml", "zoo.yaml"])
+@pytest.mark.parametrize("name", ["paper.yaml", "zoo.yaml", "smlm.yaml"])
 def test_configs_merged_over_the_default_validate(name: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     default = yaml.safe_load((ROOT / "config/config.yaml").read_text())

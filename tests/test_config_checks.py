@@ -22,11 +22,12 @@ def test_shipped_configs_pass(name: str) -> None:
     check_config(yaml.safe_load((ROOT / "config" / name).read_text()))
 
 
-def test_zoo_merged_over_the_default_passes() -> None:
+@pytest.mark.parametrize("name", ["zoo.yaml", "smlm.yaml"])
+def test_configs_merged_over_the_default_pass(name: str) -> None:
     from tests.test_config import merge
 
     default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    check_config(merge(default, yaml.safe_load((ROOT / "config/zoo.yaml").read_text())))
+    check_config(merge(default, yaml.safe_load((ROOT / "config" / name).read_text())))
 
 
 CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
@@ -48,6 +49,14 @@ CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
     "files of a root_files dataset": (lambda c: c["datasets"]["own"].update(files=[]), ["datasets.own.files"]),
     "a network too deep for its images": (lambda c: c["models"]["resnet"]["args"].update(layers=[1] * 7),
                                           ["models.resnet", "33x33", "at least 64"]),
+    "a classifier for localisation": (lambda c: c["models"]["loc_unet"].update(arch="resnet"),
+                                      ["models.loc_unet", "loc_unet"]),
+    "a microscope setting typo": (lambda c: c["datasets"]["smlm"]["generate"]["microscope"].update(pixel_size=80),
+                                  ["generate.microscope", "pixel_nm"]),
+    "a frame_images typo": (lambda c: c["datasets"]["smlm"].update(frame_images={"upsample": 8}),
+                            ["frame_images", "upsampling"]),
+    "a loc_unet upsampling not a power of two": (
+        lambda c: c["datasets"]["smlm"].update(frame_images={"upsampling": 3}), ["loc_unet", "power of two"]),
 }  # fmt: skip
 
 
@@ -67,5 +76,8 @@ def test_planned_attributes_are_those_of_the_files() -> None:
     nu = planned_attrs(TINY["datasets"]["nu"])
     assert nu["image_shape"] == (2, 16, 16) and nu["views"] == ["xz", "yz"]
     assert nu["class_names"] == ["nu_e CC", "nu_mu CC", "NC"]
+    smlm = planned_attrs(TINY["datasets"]["smlm"])
+    assert smlm["image_shape"] == (1, 16, 16) and smlm["upsampling"] == 4 and smlm["psf_sigma_nm"] == 102.0
+    assert smlm["class_names"] == ["sparse", "medium", "dense", "filaments"]
     qg = planned_attrs(TINY["datasets"]["qg"])
     assert qg["image_shape"] == (3, 33, 33) and qg["class_names"] == ["gluon", "quark"]

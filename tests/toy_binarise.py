@@ -21,6 +21,7 @@ VALIDATION = ("accuracy", "foreground_fraction")
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("examples",)
+PADDED: tuple[str, ...] = ()
 MARGIN = 0.1
 
 

@@ -19,7 +19,7 @@ from detcnn.tasks import DEFAULT_TASK, TASKS, get_task
 __all__ = ["BASELINES", "SOURCES", "TASKS", "applies", "class_names", "entry_task", "event_kind", "samples",
            "task_figures"]  # fmt: skip
 
-EVENT_KINDS = ("jets", "hits")
+EVENT_KINDS = ("jets", "hits", "frames")
 
 
 def samples(ds: Mapping[str, Any]) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from types import ModuleType
 
 from detcnn.baselines import (
     calorimetric,
+    local_maxima,
     pixel_calibration,
     pixel_cuts,
     rectangular_cuts,
@@ -32,7 +33,8 @@ from detcnn.baselines import (
 from detcnn.errors import ConfigError
 
 BASELINES: dict[str, ModuleType] = {
-    m.NAME: m for m in (single_cut, rectangular_cuts, sequential_cuts, pixel_cuts, calorimetric, pixel_calibration)
+    m.NAME: m
+    for m in (single_cut, rectangular_cuts, sequential_cuts, pixel_cuts, calorimetric, pixel_calibration, local_maxima)
 }
 
 

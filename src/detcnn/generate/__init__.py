@@ -2,8 +2,8 @@
 and :data:`SOURCES`, the one table:
 
 - ``NAME``; ``SAMPLES``: the samples generated (one ``generate`` job per sample and shard; empty for files
-  that are read, not made); ``EVENTS``: the kind of events (``"jets"`` or ``"hits"``; None: the dataset's
-  ``events`` key says);
+  that are read, not made); ``EVENTS``: the kind of events (``"jets"``, ``"hits"`` or ``"frames"``; None:
+  the dataset's ``events`` key says);
 - ``generate(out, *, sample, shard, seed, cfg, progress)``: one shard of ``sample`` into the ROOT file
   ``out`` (atomic), ``cfg`` the dataset's ``generate`` section; returns its statistics;
 - ``class_names(ds)``: the event classes, in label order, of a dataset config ``ds``;
@@ -18,9 +18,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from detcnn.errors import ConfigError
-from detcnn.generate import detector_sim, pythia_jets, root_files
+from detcnn.generate import detector_sim, pythia_jets, root_files, smlm_sim
 
-SOURCES: dict[str, ModuleType] = {m.NAME: m for m in (pythia_jets, detector_sim, root_files)}
+SOURCES: dict[str, ModuleType] = {m.NAME: m for m in (pythia_jets, detector_sim, smlm_sim, root_files)}
 
 
 def get_source(name: str, key: str = "source") -> ModuleType:

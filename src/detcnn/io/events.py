@@ -53,7 +53,8 @@ def write_events(
     title: str = JET_TREE_TITLE,
     tree: str = TREE_NAME,
 ) -> None:
-    """Write one TTree of flat (``(n_events,)``) and jagged (``(n_events, var)``) branches, atomically.
+    """Write one TTree of flat (``(n_events,)`` or fixed-size ``(n_events, ...)``) and jagged
+    (``(n_events, var)``) branches, atomically.
 
     Jagged branches sharing a prefix (``part_``) get one counter branch (``npart``) as ROOT expects.
     """
@@ -82,7 +83,8 @@ def write_events(
 def _branch_type(value: object) -> object:
     if isinstance(value, ak.Array):
         return value.type
-    return np.asarray(value).dtype
+    arr = np.asarray(value)
+    return np.dtype((arr.dtype, arr.shape[1:])) if arr.ndim > 1 else arr.dtype  # fixed-size arrays (frames)
 
 
 def open_tree(path: str | os.PathLike[str], tree: str = TREE_NAME) -> Any:

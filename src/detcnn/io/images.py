@@ -105,16 +105,27 @@ class ImageWriter:
 
 @dataclass
 class ImageSet:
-    """An image split in memory: ``X (N, C, H, W)`` float32, ``y (N,)`` int64, observables, attributes."""
+    """An image split in memory: ``X (N, C, H, W)`` float32, ``y (N,)`` int64, observables, attributes, and the
+    split's other per-event datasets by name in ``pixels`` (``y_pix``, ``e_pix`` of detector images, the
+    ``emitters`` of microscope frames)."""
 
     X: np.ndarray
     y: np.ndarray
     observables: dict[str, np.ndarray]
     attrs: dict[str, object] = field(default_factory=dict)
-    y_pix: np.ndarray | None = None  # (N, V, H, W) int8 pixel classes, detector images only
-    e_pix: np.ndarray | None = None  # (N, V, H, W) float32 deposited energy [MeV], detector images only
+    pixels: dict[str, np.ndarray] = field(default_factory=dict)
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None  # the file it was read from, for error messages
+
+    @property
+    def y_pix(self) -> np.ndarray | None:
+        """``(N, V, H, W)`` int8 pixel classes, detector images only."""
+        return self.pixels.get("y_pix")
+
+    @property
+    def e_pix(self) -> np.ndarray | None:
+        """``(N, V, H, W)`` float32 deposited energy [MeV], detector images only."""
+        return self.pixels.get("e_pix")
 
     @property
     def channels(self) -> list[str]:
@@ -128,10 +139,10 @@ class ImageSet:
         """The dataset ``name`` of the file contract (``X``, ``y``, ``y_pix``, ``e_pix``, ``truth/<name>``,
         ``observables/<name>``) as loaded; an InputError naming what is there for one that is not."""
         group, _, column = name.partition("/")
-        found = {"X": self.X, "y": self.y, "y_pix": self.y_pix, "e_pix": self.e_pix}.get(name) if not column else (
+        found = {"X": self.X, "y": self.y, **self.pixels}.get(name) if not column else (
             {"truth": self.truth, "observables": self.observables}.get(group, {}).get(column))  # fmt: skip
         if found is None:
-            have = [k for k in ("y_pix", "e_pix") if getattr(self, k) is not None] + [f"truth/{k}" for k in self.truth]
+            have = [*self.pixels, *(f"truth/{k}" for k in self.truth)]
             raise InputError(
                 f"no '{name}' in the image file (has X, y, {', '.join(have)})", path=self.path,
                 fix="this task needs a dataset with that target (per-pixel truth needs detector images)",
@@ -239,15 +250,17 @@ class ImageFile:
         return out
 
     def load(self, *, with_images: bool = True, with_pixels: bool = False) -> ImageSet:
-        """The whole split in memory (``with_images=False`` skips ``X``; ``with_pixels`` loads the per-pixel
-        truth ``y_pix`` and ``e_pix`` where the file has them)."""
+        """The whole split in memory (``with_images=False`` skips ``X``; ``with_pixels`` loads its other
+        per-event datasets: per-pixel truth ``y_pix`` and ``e_pix``, ``emitters``, where the file has them)."""
+        import h5py
+
         if "observables" not in self._file:
             raise InputError("missing group 'observables'", path=self.path, fix="re-run the rasterise step")
+        pixels = {k: v[...] for k, v in self._file.items()
+                  if with_pixels and k not in ("X", "y") and isinstance(v, h5py.Dataset)}  # fmt: skip
         return ImageSet(
             X=self._file["X"][...] if with_images else np.empty((self.n_events, 0), dtype=np.float32),
-            y=self.labels, observables=self.group("observables"), attrs=dict(self.attrs),
-            y_pix=self._file["y_pix"][...] if with_pixels and "y_pix" in self._file else None,
-            e_pix=self._file["e_pix"][...] if with_pixels and "e_pix" in self._file else None,
+            y=self.labels, observables=self.group("observables"), attrs=dict(self.attrs), pixels=pixels,
             truth=self.group("truth"), path=self.path,
         )  # fmt: skip
 

@@ -6,6 +6,7 @@ from detcnn.models import (  # noqa: F401  (registration side effects)
     fully_connected,
     inception_net,
     komiske_cnn,
+    loc_unet,
     locally_connected,
     mobilenet,
     nova_cvn,

@@ -2,7 +2,8 @@
 
 Every model is registered with its task, because the tasks differ in their output: a ``"classifier"`` maps
 ``(N, C, H, W)`` images to ``(N, num_classes)`` logits, a ``"segmenter"`` to per-pixel logits
-``(N, num_classes, n_views, H, W)``. ``list_models(kind)`` picks the names of one task.
+``(N, num_classes, n_views, H, W)``, a ``"localiser"`` to maps on a grid ``upsampling`` times finer,
+``(N, num_classes, upsampling * H, upsampling * W)``. ``list_models(kind)`` picks the names of one kind.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from torch import nn
 
 from detcnn.errors import ConfigError
 
-TASKS: tuple[str, ...] = ("classifier", "segmenter")
+TASKS: tuple[str, ...] = ("classifier", "segmenter", "localiser")
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _TASK_OF: dict[str, str] = {}

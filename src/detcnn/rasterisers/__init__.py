@@ -1,5 +1,5 @@
-"""Rasterisers: events of one kind (``jets`` or ``hits``) -> image files per split. One module per kind of
-event, each with the same names, and :data:`RASTERISERS`, the one table:
+"""Rasterisers: events of one kind (``jets``, ``hits`` or camera ``frames``) -> image files per split. One
+module per kind of event, each with the same names, and :data:`RASTERISERS`, the one table:
 
 - ``EVENTS``: the kind of events it reads (a source's ``EVENTS``, or a root_files dataset's ``events``);
 - ``rasterise_dataset(inputs, outputs, ds, *, dataset, seed, config_hash, progress, **source_options)``:
@@ -15,6 +15,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from detcnn.rasterisers import hits, jets
+from detcnn.rasterisers import frames, hits, jets
 
-RASTERISERS: dict[str, ModuleType] = {m.EVENTS: m for m in (jets, hits)}
+RASTERISERS: dict[str, ModuleType] = {m.EVENTS: m for m in (jets, hits, frames)}

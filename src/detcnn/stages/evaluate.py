@@ -101,11 +101,12 @@ def run(
         images = f.load(with_images=True, with_pixels=True)
     task, plugin, rows, prediction, info = SCORERS[kind](model, images, threads, history)
     for array_name, values in prediction.items():
-        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        bad = np.isinf(values) if array_name in task.PADDED else ~np.isfinite(values)
+        if values.dtype.kind == "f" and np.any(bad):
             raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {test}")
     truth = plugin.truth(images.array(plugin.target)[rows])
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
-    settings = {"efficiencies": list(efficiencies), "purities": list(purities)}
+    settings = {"efficiencies": list(efficiencies), "purities": list(purities), "event_classes": images.y[rows]}
     results = {f"test/{k}": v for k, v in task.metrics(truth, prediction, images.attrs, settings, indices).items()}
     summary = {"dataset": dataset, "model": name, "kind": kind, "task": task.NAME, "n_test": len(rows), **info,
                "metrics": results}  # fmt: skip

@@ -4,12 +4,13 @@ table), and :data:`TASKS`, the one table. A stage says ``task = TASKS[name]`` an
 
 Every task module defines:
 
-- ``NAME``; ``NETWORK``: the registry kind it needs (``"classifier"`` or ``"segmenter"``);
+- ``NAME``; ``NETWORK``: the registry kind it needs (``"classifier"``, ``"segmenter"`` or ``"localiser"``);
   ``PIXEL_TRUTH``: whether evaluation and report read the per-pixel truth of the image files;
 - ``HEADLINE``: ``(metric, higher_is_better)``, which heads and sorts the report table; ``VALIDATION``: the
   metrics computed on the validation split every epoch (``val/<name>``); ``PER_CLASS``: prefixes of metrics
   that go into a second, per-class report table, titled ``PER_CLASS_TITLE``; ``FIGURES``: the report's
-  figure names (``<name>.png``);
+  figure names (``<name>.png``); ``PADDED``: the prediction arrays padded with NaN (a frame's localisations),
+  where a NaN is no error;
 - ``target_stats(train, rows)`` and ``plugin(attrs, args, train=None, rows=None)``: the training plug-in
   (:class:`~detcnn.tasks.common.Plugin`: target, outputs, loss, prediction, output scaling fitted on the
   train split); :func:`plugin_of` adds the validation score;
@@ -32,10 +33,12 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
-from detcnn.tasks import classification, energy_regression, pixel_regression, segmentation
+from detcnn.tasks import classification, energy_regression, localisation, pixel_regression, segmentation
 from detcnn.tasks.common import Plugin, no_resamples, values
 
-TASKS: dict[str, ModuleType] = {m.NAME: m for m in (classification, segmentation, pixel_regression, energy_regression)}
+TASKS: dict[str, ModuleType] = {
+    m.NAME: m for m in (classification, segmentation, pixel_regression, energy_regression, localisation)
+}
 #: The task of a model (and the tasks of a dataset) that names none: the schema's default.
 DEFAULT_TASK = classification.NAME
 

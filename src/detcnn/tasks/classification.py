@@ -32,6 +32,7 @@ VALIDATION = ("auc", "accuracy")
 PER_CLASS = ("auc_", "efficiency_", "purity_")
 PER_CLASS_TITLE = "Per class (arg max of the network; AUC of the class against the rest)"
 FIGURES = ("roc", "auc_vs_parameters", "mean_images", "observables", "examples", "confusion")
+PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 
 
 def signal_class(attrs: Mapping[str, Any]) -> int:

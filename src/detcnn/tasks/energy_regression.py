@@ -34,6 +34,7 @@ VALIDATION = ("resolution", "core_width", "bias")
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")
+PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 LOSSES = ("relative_mse", "mse")
 
 

@@ -28,6 +28,7 @@ VALIDATION = ("pixel_rmse", "event_resolution", "event_core_width", "event_bias"
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")
+PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 BLOCK_ROWS = 4096
 
 

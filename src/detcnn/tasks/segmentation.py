@@ -31,6 +31,7 @@ VALIDATION = ("accuracy", "mean_iou")
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("confusion", "examples")
+PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 BLOCK_ROWS = 4096
 
 

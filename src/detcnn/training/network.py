@@ -21,10 +21,13 @@ def network_args(arch: str, args: Mapping[str, Any], attrs: Mapping[str, Any], i
                  num_outputs: int) -> dict[str, Any]:  # fmt: skip
     """The constructor arguments of ``arch`` for images described by ``attrs`` (``channels``, ``views``) of
     ``image_size`` pixels: ``in_channels``, ``num_classes`` (the task's outputs), ``image_size``, ``n_views``
-    (detector images, for the networks that take it), then the model's own ``args``."""
+    (detector images) and ``upsampling`` (localisation) for the networks that take them, then the model's
+    own ``args``."""
     full = {"in_channels": len(attrs["channels"]), "num_classes": int(num_outputs), "image_size": int(image_size)}
     if "views" in attrs and model_accepts(arch, "n_views"):
         full["n_views"] = len(attrs["views"])  # type: ignore[arg-type]
+    if "upsampling" in attrs and model_accepts(arch, "upsampling"):  # the finer grid of a localisation
+        full["upsampling"] = int(attrs["upsampling"])  # type: ignore[arg-type]
     full.update(args)
     return full
 

@@ -1,0 +1,159 @@
+"""Source ``smlm_sim``: single-molecule localisation microscopy frames, simulated (seeded, vectorised) with
+:mod:`detcnn.physics.microscope`, as ROOT files of camera frames and the true emitters.
+
+In each frame, Poisson(density x frame area) emitters are on (the blinking of a densely labelled sample);
+each sends Gamma-distributed photons (``photons_mean``, shape 4) through the Gaussian PSF onto the camera.
+Samples (the event classes, in label order): ``sparse``, ``medium``, ``dense`` (uniform positions, emitter
+densities per um^2 ``densities``) and ``filaments`` (positions along a few curved filaments fixed by the
+config seed, the same in every shard and frame: all frames together are one super-resolved structure).
+
+Branches: ``frame`` (n_frames, n_pix, n_pix) float32 [ADU]; ``label`` (sample), ``density`` [um^-2],
+``n_emitters``; jagged ``em_x``, ``em_y`` [nm from the frame's corner], ``em_photons``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from detcnn.errors import ConfigError
+
+NAME = "smlm_sim"
+SAMPLES = ("sparse", "medium", "dense", "filaments")
+EVENTS = "frames"
+DEFAULT_DENSITIES = {"sparse": 0.5, "medium": 1.5, "dense": 3.0, "filaments": 1.0}  # emitters / um^2
+TREE_TITLE = ("detcnn SMLM frames: frame in ADU (n_pix x n_pix, pixel_nm per pixel); em_x, em_y in nm from the "
+              "frame corner (x along columns); em_photons in photons; density in emitters per um^2")  # fmt: skip
+MAX_SEED = 2**63 - 1
+N_FILAMENTS = 3
+
+
+@dataclass(frozen=True)
+class MicroscopeSettings:
+    """The ``generate.microscope`` section: the camera (:class:`detcnn.physics.microscope.Camera`), the
+    emitters' mean photons, the samples' densities [um^-2] and the filaments' jitter [nm] (label size)."""
+
+    wavelength_nm: float = 680.0
+    numerical_aperture: float = 1.4
+    pixel_nm: float = 100.0
+    n_pix: int = 24
+    background: float = 20.0
+    gain: float = 2.0
+    read_noise: float = 1.5
+    offset: float = 100.0
+    photons_mean: float = 2000.0
+    densities: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DENSITIES))
+    filament_jitter_nm: float = 10.0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> MicroscopeSettings:
+        cfg = dict(cfg or {})
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(cfg) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown microscope setting(s) {unknown}; valid: {valid}", key="generate.microscope")
+        densities = {**DEFAULT_DENSITIES, **cfg.pop("densities", {})}
+        if set(densities) != set(SAMPLES) or min(densities.values()) <= 0:
+            raise ConfigError(f"densities must be positive, one per sample {list(SAMPLES)}", key="generate.microscope")
+        return cls(**cfg, densities=densities)
+
+    def camera(self) -> Any:
+        from detcnn.physics.microscope import Camera
+
+        return Camera(**{f.name: getattr(self, f.name) for f in fields(Camera)})
+
+
+def shard_seed(base_seed: int, sample: str, shard: int) -> int:
+    """The seed of one shard: distinct per (sample, shard), reproducible from the config seed."""
+    return (int(base_seed) * 1_000_003 + (SAMPLES.index(sample) + 40) * 10_007 + int(shard)) % MAX_SEED + 1
+
+
+def filaments(base_seed: int, size_nm: float) -> np.ndarray:
+    """``(N_FILAMENTS, 4, 2)`` control points [nm] of cubic Bezier filaments crossing the field of view, from
+    the config seed alone (every shard and frame images the same structure)."""
+    rng = np.random.default_rng([int(base_seed), 977])
+    start = np.stack([np.zeros(N_FILAMENTS), rng.uniform(0.0, 1.0, N_FILAMENTS)], axis=1)  # on the left edge
+    end = np.stack([np.ones(N_FILAMENTS), rng.uniform(0.0, 1.0, N_FILAMENTS)], axis=1)  # on the right edge
+    middle = rng.uniform(0.15, 0.85, (N_FILAMENTS, 2, 2))
+    return np.concatenate([start[:, None], middle, end[:, None]], axis=1) * size_nm
+
+
+def _bezier(points: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points ``(n, 2)`` on cubic Bezier curves ``points`` ``(n, 4, 2)`` at parameters ``t`` ``(n,)``."""
+    t = t[:, None]
+    return ((1 - t) ** 3 * points[:, 0] + 3 * (1 - t) ** 2 * t * points[:, 1] + 3 * (1 - t) * t**2 * points[:, 2]
+            + t**3 * points[:, 3])  # fmt: skip
+
+
+def simulate_frames(
+    sample: str, n_frames: int, rng: np.random.Generator, settings: MicroscopeSettings, base_seed: int
+) -> dict[str, Any]:
+    """The branches of ``n_frames`` frames of ``sample`` (module doc)."""
+    import awkward as ak
+
+    from detcnn.physics.microscope import camera_frames, expected_frames
+
+    camera = settings.camera()
+    size = camera.size_nm
+    density = settings.densities[sample]
+    n_em = rng.poisson(density * (size / 1000.0) ** 2, n_frames)
+    total = int(n_em.sum())
+    frame = np.repeat(np.arange(n_frames), n_em)
+    if sample == "filaments":
+        curves = filaments(base_seed, size)
+        which = rng.integers(0, N_FILAMENTS, total)
+        xy = _bezier(curves[which], rng.uniform(0.0, 1.0, total)) + rng.normal(0.0, settings.filament_jitter_nm,
+                                                                                 (total, 2))  # fmt: skip
+        inside = np.all((xy >= 0) & (xy < size), axis=1)
+        xy, frame = xy[inside], frame[inside]
+        n_em = np.bincount(frame, minlength=n_frames)
+        total = len(frame)
+    else:
+        xy = rng.uniform(0.0, size, (total, 2))
+    photons = rng.gamma(4.0, settings.photons_mean / 4.0, total)
+    adu = camera_frames(expected_frames(xy[:, 0], xy[:, 1], photons, frame, n_frames, camera), camera, rng)
+    return {
+        "frame": adu,
+        "label": np.full(n_frames, SAMPLES.index(sample), dtype=np.int32),
+        "density": np.full(n_frames, density, dtype=np.float32),
+        "n_emitters": n_em.astype(np.int32),
+        "em_x": ak.unflatten(xy[:, 0].astype(np.float32), n_em),
+        "em_y": ak.unflatten(xy[:, 1].astype(np.float32), n_em),
+        "em_photons": ak.unflatten(photons.astype(np.float32), n_em),
+    }
+
+
+def generate(
+    out: str | os.PathLike[str], *, sample: str, shard: int, seed: int, cfg: Mapping[str, Any], progress: bool = True
+) -> dict[str, Any]:
+    """``cfg['n_frames_per_shard']`` frames of ``sample`` into the ROOT file ``out`` (atomic)."""
+    from detcnn.io.events import write_events
+
+    settings = MicroscopeSettings.from_config(cfg.get("microscope"))
+    if "n_frames_per_shard" not in cfg:
+        raise ConfigError("a smlm_sim dataset needs generate.n_frames_per_shard (frames per shard and sample)",
+                          key="generate.n_frames_per_shard")  # fmt: skip
+    n_frames = int(cfg["n_frames_per_shard"])
+    t0 = time.perf_counter()
+    branches = simulate_frames(sample, n_frames, np.random.default_rng(shard_seed(seed, sample, shard)), settings,
+                               seed)  # fmt: skip
+    write_events(out, branches, title=TREE_TITLE)
+    seconds = time.perf_counter() - t0
+    return {"sample": sample, "shard": shard, "n_frames": n_frames, "n_emitters": int(branches["n_emitters"].sum()),
+            "seconds": seconds, "frames_per_s": n_frames / seconds}  # fmt: skip
+
+
+def class_names(ds: Mapping[str, Any]) -> list[str]:
+    return list(SAMPLES)
+
+
+def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
+    """The class names and the camera (pixel size, gain, offset, PSF width) the frames rasteriser needs."""
+    settings = MicroscopeSettings.from_config(ds.get("generate", {}).get("microscope"))
+    return {"class_names": list(SAMPLES), "pixel_nm": settings.pixel_nm, "gain": settings.gain,
+            "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.camera().sigma_nm}  # fmt: skip

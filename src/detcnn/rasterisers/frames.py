@@ -1,0 +1,174 @@
+"""Rasterising camera frames (single-molecule localisation microscopy): ROOT frames -> image files per split.
+
+A frame already is an image: its ADU become photons, ``X`` ``(N, 1, H, W)`` = (ADU - offset) / gain
+(background included). The truth is the list of emitters of every frame, ``emitters`` ``(N, K, 3)``: x, y
+[nm from the frame's corner] and photons, padded with NaN to ``frame_images.max_emitters``; the
+localisation task draws from it the occupancy and sub-pixel offsets on a grid ``upsampling`` times finer
+(:mod:`detcnn.tasks.localisation`). Event truth: the sample's emitter density [um^-2] and the emitters per
+frame; observables: the total and the brightest pixel's photons.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from detcnn.errors import ConfigError, InputError
+from detcnn.io.events import TREE_NAME, read_chunks
+from detcnn.io.expressions import BranchMap
+from detcnn.io.splits import ChunkImages, write_splits
+from detcnn.physics.microscope import to_photons
+
+log = logging.getLogger(__name__)
+
+EVENTS = "frames"
+CONTRACT = ("frame", "label", "density", "n_emitters", "em_x", "em_y", "em_photons")
+SETTINGS = {"upsampling": 4, "max_emitters": 64, "n_pix": 24, "chunk_frames": 2000}
+
+
+def settings(ds: Mapping[str, Any]) -> dict[str, int]:
+    """The ``frame_images`` section with its defaults; a ConfigError for an unknown key or a bad value."""
+    cfg = dict(ds.get("frame_images") or {})
+    unknown = sorted(set(cfg) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(SETTINGS)}", key="frame_images")
+    out = {**SETTINGS, **cfg}
+    if out["upsampling"] < 1 or out["max_emitters"] < 1:
+        raise ConfigError("upsampling and max_emitters must be at least 1", key="frame_images")
+    return {k: int(v) for k, v in out.items()}
+
+
+def file_attrs(n_pix: int, pixel_nm: float, upsampling: int, class_names: Sequence[str], config_hash: str = "",
+               dataset: str = "", psf_sigma_nm: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """The attributes of a frame image file (their order is the order they are written in)."""
+    return {
+        "channels": ["photons"],
+        "extent": [0.0, n_pix * pixel_nm, 0.0, n_pix * pixel_nm],
+        "axes": "X[n, 0, row=y, column=x]; emitters[n, k] = (x, y, photons), nm from the frame's corner",
+        "pixel_nm": float(pixel_nm),
+        "upsampling": int(upsampling),
+        **({"psf_sigma_nm": float(psf_sigma_nm)} if psf_sigma_nm else {}),
+        "units": {"X": "photons", "emitters": "nm, nm, photons"},
+        "config_hash": config_hash,
+        "dataset": dataset,
+        "class_names": list(class_names),
+        "signal_class": 0,
+    }
+
+
+def check_config(ds: Mapping[str, Any]) -> None:
+    settings(ds)
+    unknown = sorted(set(ds.get("branches") or {}) - set(CONTRACT))
+    if unknown:
+        raise ConfigError(f"no contract names {unknown} in a frames file; valid: {list(CONTRACT)}", key="branches")
+    BranchMap({**{b: b for b in CONTRACT}, **(ds.get("branches") or {})}, ds.get("selection"))
+
+
+def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    cfg = settings(ds)
+    n_pix = int(options.get("n_pix", cfg["n_pix"]))
+    attrs = file_attrs(n_pix, float(options.get("pixel_nm", 100.0)), cfg["upsampling"],
+                       options.get("class_names") or [], psf_sigma_nm=options.get("psf_sigma_nm"))  # fmt: skip
+    return {**attrs, "image_shape": (1, n_pix, n_pix)}
+
+
+def rasterise_dataset(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, class_names: Sequence[str] = (),
+    pixel_nm: float = 100.0, gain: float = 1.0, offset: float = 0.0, n_pix: int | None = None,
+    psf_sigma_nm: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`rasterise_frames` with the settings of the dataset config ``ds``; the class names and the
+    camera (pixel size [nm], gain [ADU / photon], offset [ADU], PSF width [nm]) come from the source."""
+    cfg = settings(ds)
+    return rasterise_frames(
+        inputs, outputs, split=ds["split"], seed=seed, config_hash=config_hash, dataset=dataset,
+        class_names=class_names or ds.get("class_names") or [], pixel_nm=pixel_nm, gain=gain, offset=offset,
+        upsampling=cfg["upsampling"], max_emitters=cfg["max_emitters"], branches=ds.get("branches"),
+        tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"), on_bad_file=ds.get("on_bad_file", "fail"),
+        step_size=cfg["chunk_frames"], progress=progress, psf_sigma_nm=psf_sigma_nm,
+    )  # fmt: skip
+
+
+def padded_emitters(values: Mapping[str, Any], max_emitters: int, path: object) -> np.ndarray:
+    """``(n_frames, max_emitters, 3)`` float32: (x, y, photons) of each frame's emitters, NaN beyond them."""
+    counts = ak.to_numpy(ak.num(values["em_x"])).astype(np.int64)
+    if counts.size and counts.max() > max_emitters:
+        raise InputError(f"a frame holds {int(counts.max())} emitters, more than frame_images.max_emitters = "
+                         f"{max_emitters}", path=path, branch="em_x",
+                         fix="raise frame_images.max_emitters")  # fmt: skip
+    out = np.full((len(counts), max_emitters, 3), np.nan, dtype=np.float32)
+    frame = np.repeat(np.arange(len(counts)), counts)
+    slot = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    for k, name in enumerate(("em_x", "em_y", "em_photons")):
+        out[frame, slot, k] = ak.to_numpy(ak.flatten(values[name]))
+    return out
+
+
+def rasterise_frames(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], *,
+    split: Mapping[str, float], seed: int, config_hash: str, dataset: str, class_names: Sequence[str],
+    pixel_nm: float, gain: float, offset: float, upsampling: int = 4, max_emitters: int = 64,
+    branches: Mapping[str, str] | None = None, tree: str = TREE_NAME, selection: str | None = None,
+    on_bad_file: str = "fail", step_size: int = 2000, progress: bool = True, psf_sigma_nm: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Frames and emitters of ``inputs`` into ``outputs[split]`` (module doc); returns the stats."""
+    if not inputs:
+        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
+    if not class_names:
+        raise ConfigError("a dataset of frames needs 'class_names' (one per label value)", key="class_names")
+    branch_map = BranchMap({**{b: b for b in CONTRACT}, **(branches or {})}, selection)
+    shape: list[tuple[int, ...]] = []
+
+    def file_chunks(path: Path) -> Iterator[ChunkImages]:
+        for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
+            frames = np.asarray(ak.to_numpy(values["frame"]), dtype=np.float32)
+            if frames.ndim != 3 or frames.shape[1] != frames.shape[2] or (shape and frames.shape[1:] != shape[0]):
+                raise InputError(f"frames must be square and all of one size, got {frames.shape[1:]}", path=path,
+                                 branch="frame", fix="write every frame as an (n_pix, n_pix) array")  # fmt: skip
+            shape[:] = [frames.shape[1:]]
+            label = np.asarray(ak.to_numpy(values["label"])).astype(np.int64)
+            if np.any((label < 0) | (label >= len(class_names))):
+                raise InputError(f"labels must be 0..{len(class_names) - 1}, one per class name", path=path,
+                                 branch="label", fix="list one name per label value under class_names")  # fmt: skip
+            photons = to_photons(frames, offset, gain)[:, None]
+            yield ChunkImages(
+                images=photons, labels=label,
+                observables={"total_photons": photons.sum(axis=(1, 2, 3), dtype=np.float64),
+                             "max_photons": photons.max(axis=(1, 2, 3)).astype(np.float64)},
+                pixels={"emitters": padded_emitters(values, max_emitters, path)},
+                truth={t: np.asarray(ak.to_numpy(values[t]), np.float64) for t in ("density", "n_emitters")},
+                counters={"entries_read": n_read, "entries_selected": len(label),
+                          "n_emitters": int(ak.sum(ak.num(values["em_x"])))},
+            )  # fmt: skip
+
+    t_start = time.perf_counter()
+    n_pix = _first_shape(inputs, tree)
+    attrs = file_attrs(n_pix, pixel_nm, upsampling, class_names, config_hash, dataset, psf_sigma_nm)
+    stats = write_splits(
+        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs, image_shape=(1, n_pix, n_pix), attrs=attrs,
+        split=split, seed=seed, desc=f"rasterise {dataset}", unit="frame", progress=progress, on_bad_file=on_bad_file,
+    )  # fmt: skip
+    stats["seconds"] = time.perf_counter() - t_start
+    log.info("%s: %s frames in %.1f s", dataset, stats["per_split"], stats["seconds"])
+    return stats
+
+
+def _first_shape(inputs: Sequence[str | os.PathLike[str]], tree: str) -> int:
+    """The frame size of the first readable file (the split files are made with it)."""
+    from detcnn.io.events import BadFile, open_tree
+
+    for path in inputs:
+        try:
+            interpretation = open_tree(path, tree)["frame"].interpretation
+        except (BadFile, KeyError):
+            continue
+        return int(interpretation.inner_shape[0])
+    raise InputError("no readable file with a 'frame' branch", path=inputs[0], fix="check the files")
