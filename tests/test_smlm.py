@@ -77,7 +77,7 @@ def test_fine_targets_and_decoding_round_trip() -> None:
 
     fine_nm, n_fine = 25.0, 16
     emitters = torch.tensor([[[110.0, 37.5, 900.0], [300.0, 260.0, 500.0], [np.nan, np.nan, np.nan]]])
-    occupancy, offsets, occupied = fine_targets(emitters, n_fine, fine_nm)
+    occupancy, offsets, _ = fine_targets(emitters, n_fine, fine_nm)
     assert occupancy.sum() == 2 and occupancy[0, 1, 4] == 1 and occupancy[0, 10, 12] == 1  # (row = y, col = x)
     assert offsets[0, 0, 1, 4] == pytest.approx(110.0 / 25 - 4 - 0.5) and offsets[0, 1, 1, 4] == pytest.approx(0.0)
     maps = torch.cat([occupancy[:, None], offsets], dim=1).numpy()
