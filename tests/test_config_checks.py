@@ -55,8 +55,8 @@ CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
                                   ["generate.microscope", "pixel_nm"]),
     "a frame_images typo": (lambda c: c["datasets"]["smlm"].update(frame_images={"upsample": 8}),
                             ["frame_images", "upsampling"]),
-    "a loc_unet upsampling not a power of two": (
-        lambda c: c["datasets"]["smlm"].update(frame_images={"upsampling": 3}), ["loc_unet", "power of two"]),
+    "a loc_unet too deep for its frames": (lambda c: c["models"]["loc_unet"]["args"].update(depth=5),
+                                           ["models.loc_unet", "16x16"]),
 }  # fmt: skip
 
 

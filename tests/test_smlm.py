@@ -95,7 +95,7 @@ def test_localiser_gradient_flows_through_the_task_loss() -> None:
     attrs = {"pixel_nm": 100.0, "upsampling": 4, "channels": ["photons"], "class_names": ["a"]}
     plugin = plugin_of(TASKS["localisation"], attrs, {"pos_weight": 4.0})
     model = create_model("loc_unet", in_channels=1, num_classes=plugin.num_outputs, image_size=16, upsampling=4,
-                        width=4, depth=1, min_width=4)  # fmt: skip
+                        width=4, depth=1, head_width=8)  # fmt: skip
     x = torch.rand(2, 1, 16, 16) * 50
     out = model(x)
     assert out.shape == (2, 3, 64, 64)

@@ -150,15 +150,17 @@ def noise_level(dog: np.ndarray) -> float:
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
-    """Tuned on (at most ``max_tune_frames`` of) the train frames: for each fit ``window`` of ``windows``
-    (default 3, 5, 7 pixels), the detection threshold of the best Jaccard index among ``N_THRESHOLDS``
-    multiples (1 to 15) of the filtered frames' noise (ThunderSTORM's default is 1.5); then the window of
-    the best efficiency E (a wide window collects more of the PSF, and more of the neighbours' light)."""
+    """Tuned on at most ``max_tune_frames`` train frames, evenly spaced in file order (every sample): for
+    each fit ``window`` of ``windows`` (default 3, 5, 7 pixels), the detection threshold of the best Jaccard
+    index among ``N_THRESHOLDS`` multiples (1 to 15) of the filtered frames' noise (ThunderSTORM's default
+    is 1.5); then the window of the best efficiency E (a wide window collects more of the PSF, and more of
+    the neighbours' light)."""
     from detcnn.evaluation.localisation import frame_counts, scores
     from detcnn.tasks.localisation import TOLERANCE_NM
 
     n = min(len(images.y), int(cfg.get("max_tune_frames", 2000)))
-    frames, truth = _frames(images)[:n], images.pixels["emitters"][:n]
+    rows = np.linspace(0, len(images.y) - 1, n).round().astype(np.int64)  # spread over the file: every sample
+    frames, truth = _frames(images)[rows], images.pixels["emitters"][rows]
     sigma, pixel_nm = psf_sigma_px(images, cfg), float(images.attrs["pixel_nm"])
     windows = [int(w) for w in cfg.get("windows", (3, 5, 7))]
     if not windows or min(windows) < 3 or any(w % 2 == 0 for w in windows):

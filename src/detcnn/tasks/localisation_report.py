@@ -135,6 +135,8 @@ def plot_examples(path: Path, test: Any, rows: np.ndarray, y: np.ndarray, locs: 
         ax.plot(emitters[i, :, 0], emitters[i, :, 1], "o", mfc="none", mec="yellow", ms=9, label="true")
         for k, (name, found) in enumerate(locs.items()):
             ax.plot(found[i, :, 0], found[i, :, 1], "x+"[k % 2], color=f"C{k + 1}", ms=7, label=name)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
         ax.set_xlabel("x [nm]")
         ax.set_ylabel("y [nm]")
     if len(picks):
