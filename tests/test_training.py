@@ -128,3 +128,18 @@ def test_streamed_pixel_targets_and_row_selection_match_memory(tmp_path: Path) -
     np.testing.assert_array_equal(torch.cat(ts).numpy(), memory.labels)
     energy = open_source(images, 1e-9, "truth/nu_energy", rows)
     np.testing.assert_array_equal(energy.labels, np.flatnonzero(rows).astype(float))
+
+
+def test_a_limited_selection_spans_the_whole_split(tmp_path: Path) -> None:
+    """max_train_events / max_val_events keep events spread over the split, not its first input file: a
+    split holds one sample after another, so the first N would all be of the first sample."""
+    y = np.repeat([0, 1, 2], 100)  # three samples, one after another, as the split writer leaves them
+    path = tmp_path / "split.h5"
+    with ImageWriter(path, (1, 4, 4), {**ATTRS, "class_names": ["a", "b", "c"]}) as w:
+        w.append(np.zeros((300, 1, 4, 4), np.float32), y, {"n_constituents": np.zeros(300)})
+    with ImageFile(path) as f:
+        keep = f.select(None, 30)
+        assert keep.sum() == 30 and np.bincount(y[keep]).tolist() == [10, 10, 10]
+        only = f.select([0, 2], 20)
+        assert only.sum() == 20 and np.bincount(y[only], minlength=3).tolist() == [10, 0, 10]
+        assert f.select(None, 1000).sum() == 300 and f.select(None, None) is None

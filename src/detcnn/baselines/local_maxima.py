@@ -152,7 +152,7 @@ def noise_level(dog: np.ndarray) -> float:
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
     """Tuned on at most ``max_tune_frames`` train frames, evenly spaced in file order (every sample): for
     each fit ``window`` of ``windows`` (default 3, 5, 7 pixels), the detection threshold of the best Jaccard
-    index among ``N_THRESHOLDS`` multiples (1 to 15) of the filtered frames' noise (ThunderSTORM's default
+    index among ``N_THRESHOLDS`` multiples (0.25 to 15) of the filtered frames' noise (ThunderSTORM's default
     is 1.5); then the window of the best efficiency E (a wide window collects more of the PSF, and more of
     the neighbours' light)."""
     from detcnn.evaluation.localisation import frame_counts, scores
@@ -167,7 +167,7 @@ def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -
         raise ConfigError(f"fit windows must be odd and at least 3 pixels, got {windows}", key="baselines.windows")
     dog = filtered(frames, sigma)
     noise = noise_level(dog)
-    grid = noise * np.geomspace(1.0, 15.0, N_THRESHOLDS)
+    grid = noise * np.geomspace(0.25, 15.0, N_THRESHOLDS)
     frame, row, col, height = candidates(dog, float(grid[0]))
     best: dict[str, Any] = {}
     scan: dict[str, Any] = {}

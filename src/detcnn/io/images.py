@@ -239,14 +239,17 @@ class ImageFile:
         return {k: self._file[name][k][...] for k in self._file[name]}
 
     def select(self, classes: Sequence[int] | None = None, limit: int | None = None) -> np.ndarray | None:
-        """Boolean mask of the events of ``classes`` (all when None), cut to the first ``limit`` of them (the
-        split is already a seeded random draw, so the first N are a random subset); None when it keeps all."""
+        """Boolean mask of the events of ``classes`` (all when None), cut to ``limit`` of them evenly spaced
+        over the file (a split holds its events in the order of the input files, one sample after another,
+        so the first N would come from the first files alone); None when it keeps all."""
         rows = None if classes is None else np.isin(self.labels, list(classes))
         if limit is None:
             return rows
-        keep = np.flatnonzero(np.ones(self.n_events, dtype=bool) if rows is None else rows)[: int(limit)]
+        candidates = np.flatnonzero(np.ones(self.n_events, dtype=bool) if rows is None else rows)
+        if int(limit) < len(candidates):
+            candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, int(limit)).round().astype(np.int64))]
         out = np.zeros(self.n_events, dtype=bool)
-        out[keep] = True
+        out[candidates] = True
         return out
 
     def load(self, *, with_images: bool = True, with_pixels: bool = False) -> ImageSet:
