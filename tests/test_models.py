@@ -23,10 +23,10 @@ SEGMENTER_ARGS: dict[str, object] = {"width": 4, "depth": 3, "n_views": 2, "in_c
 def test_every_model_has_a_task_and_list_models_still_lists_them_all() -> None:
     classifiers, segmenters = list_models(kind="classifier"), list_models(kind="segmenter")
     assert {"nova_cvn", "resnet", "komiske_cnn"} <= set(classifiers)
-    assert segmenters == ["unet", "uresnet"]
-    assert list_models() == sorted(classifiers + segmenters)
+    assert segmenters == ["unet", "uresnet"] and list_models(kind="localiser") == ["loc_unet"]
+    assert list_models() == sorted([*classifiers, *segmenters, "loc_unet"])
     assert model_task("unet") == "segmenter" and model_task("nova_cvn") == "classifier"
-    with pytest.raises(ValueError, match="unknown model kind 'detector'; valid: classifier, segmenter"):
+    with pytest.raises(ValueError, match="unknown model kind 'detector'; valid: classifier, segmenter, localiser"):
         list_models(kind="detector")
     with pytest.raises(ValueError, match="unknown task 'regressor'"):
         register_model("some_regressor", task="regressor")

@@ -127,6 +127,32 @@ def test_neutrino_dataset_runs_every_task(workdir: Path) -> None:
     )
 
 
+def test_microscope_dataset_localises(workdir: Path) -> None:
+    """The camera frames: smlm_sim -> frames with emitter lists -> a localiser beside the local-maximum
+    baseline, the same metric names for both, per sample, and the report's density figure and image."""
+    import h5py
+
+    for sample in ("sparse", "medium", "dense", "filaments"):
+        assert (workdir / f"results/events/smlm/{sample}_0.root").stat().st_size > 0
+    with h5py.File(workdir / "results/images/smlm/test.h5", "r") as f:
+        assert f["X"].shape[1:] == (1, 16, 16) and f["emitters"].shape[2] == 3
+        assert f.attrs["upsampling"] == 4 and "density" in f["truth"]
+    names = []
+    for model in ("loc_unet", "local_maxima"):
+        metrics = json.loads((workdir / f"results/eval/smlm/{model}/metrics.json").read_text())
+        assert metrics["task"] == "localisation"
+        assert 0 <= metrics["metrics"]["test/jaccard"]["value"] <= 1
+        names.append(set(metrics["metrics"]))
+    assert names[0] == names[1] and "test/jaccard_dense" in names[0]
+    baseline = json.loads((workdir / "results/eval/smlm/local_maxima/metrics.json").read_text())["metrics"]
+    assert baseline["test/jaccard"]["value"] > 0.3 and baseline["test/rmse_nm"]["value"] < 40  # a real pipeline
+    report = workdir / "results/report/smlm/localisation"
+    table = (report / "comparison.md").read_text()
+    assert "| loc_unet |" in table and "| local_maxima |" in table and "highest density" in table
+    for figure in ("versus_density.png", "super_resolution.png", "examples.png"):
+        assert (report / figure).stat().st_size > 10_000
+
+
 def _planned_jobs(dry_run_stdout: str) -> dict[str, int]:
     table = dry_run_stdout.split("Job stats:")[-1]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] not in ("total", "all")}

@@ -48,6 +48,12 @@ mkdir -p "$state"/ctld "$state"/d "$state"/munge
 chmod 700 "$state"/munge
 state=$(cd "$state" && pwd)
 stop
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+    other=$(readlink "$default_conf" 2>/dev/null || echo "unknown")
+    echo "slurm-local.sh: a SLURM daemon is already running (slurm.conf: $other); bring that cluster down" \
+        "first (tools/slurm-local.sh down <its state folder>)" >&2
+    exit 1
+fi
 if [[ -e $default_conf && ! -L $default_conf ]]; then
     echo "slurm-local.sh: $default_conf exists and is not ours: this machine has a SLURM of its own" >&2
     exit 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,9 +16,12 @@ Headline = tuple[str, bool]  # (metric name without the "test/" prefix, higher i
 
 
 def headline_value(metrics: Mapping[str, Mapping[str, float]], headline: Headline) -> float:
-    """The headline value, sign-flipped where lower is better (so larger is always better)."""
+    """The headline value, sign-flipped where lower is better (so larger is always better); a model without
+    one (NaN, e.g. a localiser that found nothing) ranks last."""
     name, higher = headline
     value = metrics[f"test/{name}"]["value"]
+    if value is None or not math.isfinite(value):
+        return -math.inf
     return value if higher else -value
 
 
