@@ -51,6 +51,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wd
 
 
+def seed_events(folder: Path, workdir: Path, dataset: str = "qg") -> None:
+    """Copy the generated events of ``dataset`` from the tiny workflow's run into ``folder`` (times kept):
+    a test of a later stage starts there instead of running Pythia again."""
+    target = folder / "results" / "events" / dataset
+    shutil.copytree(workdir / "results" / "events" / dataset, target, copy_function=shutil.copy2)
+
+
 def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]:
     """``n`` random jets following the jets file contract (GeV, radians): numpy and awkward arrays."""
     import awkward as ak

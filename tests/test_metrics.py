@@ -88,6 +88,13 @@ def test_roc_by_hand():
     assert auc(HAND_Y, HAND_SCORE) == pytest.approx(0.875)
 
 
+def test_ranks_share_ties_and_a_missing_class_has_no_auc():
+    from detcnn.evaluation.metrics import average_ranks
+
+    np.testing.assert_array_equal(average_ranks(np.array([0.5, 0.1, 0.5, 0.9, 0.5])), [3.0, 1.0, 3.0, 5.0, 3.0])
+    assert math.isnan(auc(np.ones(4), np.arange(4.0))) and math.isnan(auc(np.zeros(4), np.arange(4.0)))
+
+
 def test_rejection_at_by_hand():
     # eps_s = 0.75 is halfway along the segment (0.5, 0) -> (1, 0.5): eps_b = 0.25, rejection 4
     assert background_efficiency_at(HAND_Y, HAND_SCORE, 0.75) == pytest.approx(0.25)

@@ -148,6 +148,19 @@ def test_sigterm_saves_and_the_rerun_resumes_the_same_run(tmp_path: Path) -> Non
     assert not checkpoint.exists(), "a finished training leaves no checkpoint"
 
 
+def test_a_sigterm_waits_for_a_store_write_to_finish() -> None:
+    from detcnn.errors import Interrupted, sigterm_waits, stop_on_sigterm
+
+    done = []
+    with pytest.raises(Interrupted) as stopped, stop_on_sigterm():
+        with sigterm_waits():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler has run by now, and waited
+            done.append("the write finished")
+        done.append("never: the block's end raised")
+    assert done == ["the write finished"] and stopped.value.signal_number == signal.SIGTERM
+
+
 def test_two_processes_train_like_one_on_the_same_global_batch(tmp_path: Path) -> None:
     """DistributedDataParallel on the CPU (gloo, 2 processes under torchrun), each rank half of every batch of
     64: the loss curve is the single process's within 1e-4 (relative; the sums are reduced in another

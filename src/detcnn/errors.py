@@ -42,17 +42,22 @@ class ConfigError(InputError):
         return ConfigError(self.what, key=f"{prefix}.{self.key}" if self.key else prefix, fix=self.fix)
 
 
-class Interrupted(Exception):
+class Interrupted(BaseException):
     """The process was told to stop (SIGTERM: a scheduler's time limit, a preemption, a cancelled job). What
-    it had finished is saved; a rerun resumes from there."""
+    it had finished is saved; a rerun resumes from there. A ``BaseException``, like ``KeyboardInterrupt``, so
+    that a library's ``except Exception`` does not turn it into an error of its own."""
 
     def __init__(self, signal_number: int) -> None:
         super().__init__(f"stopped by signal {signal_number}")
         self.signal_number = signal_number
 
 
+_SIGTERM = {"depth": 0, "pending": None}  # inside how many `sigterm_waits` blocks; a signal that waits
+
+
 def stop_on_sigterm() -> object:
-    """A context in which SIGTERM raises :class:`Interrupted` (in the main thread; elsewhere it does nothing)."""
+    """A context in which SIGTERM raises :class:`Interrupted` (in the main thread; elsewhere it does nothing),
+    at once, or, inside a :func:`sigterm_waits` block, when the block ends."""
     import contextlib
     import signal
     import threading
@@ -64,6 +69,9 @@ def stop_on_sigterm() -> object:
             return
 
         def handler(signum: int, frame: object) -> None:
+            if _SIGTERM["depth"]:
+                _SIGTERM["pending"] = signum
+                return
             raise Interrupted(signum)
 
         previous = signal.signal(signal.SIGTERM, handler)
@@ -71,5 +79,25 @@ def stop_on_sigterm() -> object:
             yield
         finally:
             signal.signal(signal.SIGTERM, previous)
+            _SIGTERM["pending"] = None
+
+    return context()
+
+
+def sigterm_waits() -> object:
+    """A context that a SIGTERM does not cut short: a write to the tracking store or a checkpoint finishes
+    (a transaction cut in half leaves the store's session unusable), then :class:`Interrupted` is raised."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def context():  # type: ignore[no-untyped-def]
+        _SIGTERM["depth"] += 1
+        try:
+            yield
+        finally:
+            _SIGTERM["depth"] -= 1
+        if not _SIGTERM["depth"] and _SIGTERM["pending"] is not None:
+            signum, _SIGTERM["pending"] = _SIGTERM["pending"], None
+            raise Interrupted(signum)
 
     return context()

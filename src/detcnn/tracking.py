@@ -94,7 +94,15 @@ TRANSIENT = ("database is locked", "database table is locked", "Connection refus
 
 def retrying(fn: Callable[..., T], *args: Any, attempts: int = 10, wait: float = 0.2, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, again after a growing pause (0.2 s, 0.4 s, ... up to 5 s) while it fails with
-    a transient error of the store (:data:`TRANSIENT`); any other error at once."""
+    a transient error of the store (:data:`TRANSIENT`); any other error at once. A SIGTERM meanwhile waits
+    until the call is done (:func:`detcnn.errors.sigterm_waits`)."""
+    from detcnn.errors import sigterm_waits
+
+    with sigterm_waits():
+        return _retrying(fn, *args, attempts=attempts, wait=wait, **kwargs)
+
+
+def _retrying(fn: Callable[..., T], *args: Any, attempts: int, wait: float, **kwargs: Any) -> T:
     for attempt in range(attempts):
         try:
             return fn(*args, **kwargs)

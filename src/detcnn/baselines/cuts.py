@@ -31,9 +31,9 @@ def _oriented(values: np.ndarray, direction: int) -> np.ndarray:
 
 def cut_direction(values: np.ndarray, y: np.ndarray) -> int:
     """+1 if signal tends to have larger values (AUC of ``values`` >= 0.5), else -1."""
-    from sklearn.metrics import roc_auc_score
+    from detcnn.evaluation.metrics import auc
 
-    return 1 if roc_auc_score(y == SIGNAL, values) >= 0.5 else -1
+    return 1 if auc(y == SIGNAL, values) >= 0.5 else -1
 
 
 def threshold_at_efficiency(scores: np.ndarray, y: np.ndarray, efficiency: float) -> float:

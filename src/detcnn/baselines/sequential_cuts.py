@@ -86,11 +86,11 @@ def _parse_cuts(cuts: Sequence[Mapping[str, str] | str]) -> tuple[list[str], lis
 
 def _auto_direction(values: np.ndarray, is_signal: np.ndarray) -> str:
     """``">"`` if signal tends to larger values (AUC >= 0.5), else ``"<"``."""
-    from sklearn.metrics import roc_auc_score
+    from detcnn.evaluation.metrics import auc
 
-    if is_signal.all():
+    if is_signal.all() or not is_signal.any():
         return ">"
-    return ">" if roc_auc_score(is_signal, values) >= 0.5 else "<"
+    return ">" if auc(is_signal, values) >= 0.5 else "<"
 
 
 def _count_at_or_above(sorted_values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

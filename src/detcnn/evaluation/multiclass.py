@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detcnn.evaluation.metrics import Metric
+from detcnn.evaluation.metrics import Metric, average_ranks
 
 NU_E = 0  # signal class of the neutrino sample (nu_e CC)
 
@@ -154,8 +154,6 @@ def one_vs_rest_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     logits). Mann-Whitney U from average ranks (ties count 1/2), all classes at once: equal to the binary
     ``detcnn.evaluation.metrics.auc(y == k, proba[:, k])``.
     """
-    from scipy.stats import rankdata
-
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2:
         raise ValueError(f"proba must be (n_events, n_classes), got shape {proba.shape}")
@@ -166,7 +164,8 @@ def one_vs_rest_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     positive = y[:, None] == np.arange(k)[None, :]  # (N, K)
     n_pos = positive.sum(axis=0).astype(np.float64)
     n_neg = len(y) - n_pos
-    rank_sum = np.where(positive, rankdata(proba, axis=0), 0.0).sum(axis=0)
+    ranks = np.stack([average_ranks(proba[:, j]) for j in range(k)], axis=1)
+    rank_sum = np.where(positive, ranks, 0.0).sum(axis=0)
     return safe_divide(rank_sum - n_pos * (n_pos + 1) / 2, n_pos * n_neg)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from detcnn.errors import sigterm_waits
 from detcnn.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class Checkpoint:
 
     def save(self, state: Mapping[str, Any]) -> None:
         """Write ``state`` with the key and meta, atomically (a kill mid-write leaves the previous one)."""
-        with atomic_path(self.path) as tmp:
+        with sigterm_waits(), atomic_path(self.path) as tmp:
             torch.save({**state, "key": self.key, "meta": self.meta}, tmp)
 
     def remove(self) -> None:
