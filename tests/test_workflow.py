@@ -19,7 +19,7 @@ pytestmark = pytest.mark.workflow
 QG_NETWORKS = ["cnn", "resnet"]
 QG_MODELS = [*QG_NETWORKS, "cut_n_constituents", "rect_cuts"]
 NU_TASKS = {
-    "classification": ["cnn", "nova", "nue_cuts"],
+    "classification": ["nova", "nue_cuts"],
     "segmentation": ["unet", "pixel_cuts"],
     "pixel_regression": ["unet_energy", "pixel_calibration"],
     "energy_regression": ["nova_energy", "calorimetric"],
@@ -62,7 +62,8 @@ def test_user_root_files_dataset(workdir: Path) -> None:
             n_own += f["y"].shape[0]
     assert n_own == 300  # 150 quark + 150 gluon jets from the two listed files
     table = (workdir / "results/report/own/classification/comparison.md").read_text()
-    assert "| cnn |" in table and "| resnet |" not in table
+    assert "| cnn |" in table and "| cut_n_constituents |" in table
+    assert "| resnet |" not in table and "| rect_cuts |" not in table
     assert not (workdir / "results/models/own/resnet").exists()
 
 
@@ -173,8 +174,8 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     finally:
         config_path.write_text(original)
     assert result.returncode == 0, result.stderr
-    # cnn trains on all three datasets; nothing upstream (generate, rasterise, baselines) and no other model
-    planned = {"train": 3, "evaluate": 3, "report_classification": 3}
+    # cnn trains on its two datasets (qg, own); nothing upstream (generate, rasterise, baselines), no other model
+    planned = {"train": 2, "evaluate": 2, "report_classification": 2}
     assert _planned_jobs(result.stdout) == planned, result.stdout[-3000:]
     assert "model=cnn" in result.stdout and "model=resnet" not in result.stdout
 
