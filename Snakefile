@@ -19,4 +19,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         all_reports(),
+        all_exports(),
     default_target: True

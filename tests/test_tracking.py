@@ -76,3 +76,20 @@ def test_eight_trainings_at_once_on_a_fresh_store(tmp_path: Path) -> None:
     assert sorted(r.info.run_name for r in runs) == sorted(f"train/m{i}" for i in range(8))
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert all(len(client.get_metric_history(r.info.run_id, "val/loss")) == 2 for r in runs)
+
+
+def test_test_metrics_go_onto_a_finished_training_run_and_not_onto_a_missing_one(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from detcnn.tracking import copy_metrics
+
+    uri = resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    init_store(uri)
+    with mlflow_run(uri, "toy", "train/cnn") as (tracker, run):
+        tracker.log_metrics({"val/auc": 0.7}, step=1)
+    assert copy_metrics(uri, run.info.run_id, {"test/auc": 0.81, "test/auc_err": 0.01})
+    finished = MlflowClient(tracking_uri=uri).get_run(run.info.run_id)
+    assert finished.info.status == "FINISHED" and finished.data.metrics["test/auc"] == 0.81
+    assert not copy_metrics(uri, "0" * 32, {"test/auc": 0.5})
+    exp = MlflowClient(tracking_uri=uri).get_experiment_by_name("detcnn/toy")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"

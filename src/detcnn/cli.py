@@ -95,6 +95,7 @@ def _train(a: argparse.Namespace) -> Any:
         train=a.train, val=a.val, weights=a.weights, config=a.config, history=a.history, run_info=a.run,
         dataset=a.dataset, model=a.name, model_cfg=model_cfg, seed=a.seed, threads=a.threads,
         tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet, checkpoint=a.checkpoint,
+        log_model=a.log_model, registered_name=a.register_as,
     )  # fmt: skip
 
 
@@ -116,7 +117,14 @@ def _evaluate(a: argparse.Namespace) -> Any:
         model=a.model_file, kind=a.kind, test=a.test, history=a.history, scores=a.scores, metrics=a.metrics,
         plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies, purities=a.purities,
         n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri),
+        train_run=a.train_run,
     )  # fmt: skip
+
+
+def _export(a: argparse.Namespace) -> Any:
+    from detcnn.stages import export
+
+    return export.run(weights=a.weights, test=a.test, onnx=a.onnx, summary=a.summary, train_run=a.train_run)
 
 
 def _report(a: argparse.Namespace) -> Any:
@@ -180,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     _path(tr, "checkpoint", required=False)
     tr.add_argument("--name", required=True, help="the model's name under 'models'")
     tr.add_argument("--model-config", required=True, help="JSON: {arch, args, task, task_args, train}")
+    tr.add_argument("--log-model", action="store_true", help="log the network as an MLflow model")
+    tr.add_argument("--register-as", help="register the logged model under this name in the model registry")
 
     b = cmd("fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET, WORKING_POINTS,
             TRACKING)  # fmt: skip
@@ -190,9 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     e = cmd("evaluate", _evaluate, "score the test split with a network or a baseline", SEED, DATASET, THREADS,
             TRACKING, WORKING_POINTS, EVALUATION, BOOTSTRAP)  # fmt: skip
     _path(e, "model-file", "test", "scores", "metrics", "plot")
-    _path(e, "history", required=False)
+    _path(e, "history", "train-run", required=False)
     e.add_argument("--kind", required=True, choices=["network", "cuts"])
     e.add_argument("--name", required=True, help="the model's or baseline's name")
+
+    x = cmd("export", _export, "a trained network as ONNX, checked with ONNX Runtime against PyTorch")
+    _path(x, "weights", "test", "onnx", "summary")
+    _path(x, "train-run", required=False)
 
     rp = cmd("report", _report, "comparison table and figures of every evaluated model of a dataset's task", SEED,
              DATASET, BOOTSTRAP)  # fmt: skip

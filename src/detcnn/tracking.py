@@ -68,6 +68,11 @@ def init_store(uri: str) -> dict[str, Any]:
     return {"tracking_uri": uri, "artifact_root": str(root) if root else None}
 
 
+#: MLflow 3's UI opens an experiment of this kind ("Machine learning") on its runs table, not on the GenAI
+#: overview of traces.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def get_or_create_experiment(uri: str, dataset: str) -> str:
     """The id of the dataset's experiment, created on first use (a parallel job may win the race)."""
     from mlflow.tracking import MlflowClient
@@ -76,11 +81,14 @@ def get_or_create_experiment(uri: str, dataset: str) -> str:
     name = experiment_name(dataset)
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        for key, value in EXPERIMENT_TAGS.items():
+            if exp.tags.get(key) != value:  # a store made by an earlier version
+                client.set_experiment_tag(exp.experiment_id, key, value)
         return exp.experiment_id
     root = _artifact_root(uri)
     location = (root / dataset).resolve().as_uri() if root is not None else None
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
     except Exception:  # another job created it between our look-up and create
         exp = client.get_experiment_by_name(name)
         if exp is None:
@@ -132,11 +140,46 @@ class Tracker:
     def set_tags(self, tags: Mapping[str, str]) -> None:
         retrying(self._mlflow.set_tags, dict(tags))
 
+    def log_image_file(self, path: str | os.PathLike[str], dataset: str, split: str, n_events: int,
+                       config_hash: str | None) -> None:  # fmt: skip
+        """Log an image file as a dataset input of the run (MLflow's "Datasets used"): name
+        ``<dataset>/<split>``, digest the config hash of its events and images, its number of events."""
+        import warnings
+
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+
+        with warnings.catch_warnings():  # a local path matches two equivalent source types
+            warnings.simplefilter("ignore")
+            source = resolve_dataset_source(str(Path(path).resolve()))
+        data = MetaDataset(source=source, name=f"{dataset}/{split}", digest=(config_hash or "unknown")[:36])
+        tags = {"split": split, "n_events": str(n_events), "config_hash": str(config_hash)}
+        retrying(self._mlflow.log_input, data, context=split, tags=tags)
+
     def logged_steps(self, metric: str) -> set[int]:
         """The steps at which ``metric`` was logged in this run."""
         from mlflow.tracking import MlflowClient
 
         return {m.step for m in retrying(MlflowClient().get_metric_history, self.run_id, metric)}
+
+
+def copy_metrics(uri: str, run_id: str, metrics: Mapping[str, float]) -> bool:
+    """Log ``metrics`` also on run ``run_id`` (a finished training run: its row in the runs table then holds
+    its test metrics beside its parameters). False, with a warning, if the run is not in this store."""
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=resolve_uri(uri))
+    try:
+        retrying(client.get_run, run_id)
+    except Exception:
+        logging.getLogger(__name__).warning("run %s is not in %s: the test metrics stay on the eval run", run_id, uri)
+        return False
+    now = int(time.time() * 1000)
+    rows = [Metric(key, float(value), now, 0) for key, value in metrics.items()]
+    for start in range(0, len(rows), 500):  # MLflow's batch limit is 1000 metrics
+        retrying(client.log_batch, run_id, metrics=rows[start : start + 500])
+    return True
 
 
 def set_status(uri: str, run_id: str, status: str) -> None:
@@ -181,6 +224,13 @@ def mlflow_run(
         retrying(mlflow.end_run, status="FAILED")
         raise
     retrying(mlflow.end_run, status="FINISHED")
+
+
+def shared_params(kind: str, arch: str, task: str, n_parameters: int, n_train: int) -> dict[str, Any]:
+    """The parameters every training run has, network or baseline, so that one runs table sorts them all:
+    ``kind`` (network or cuts), ``arch`` (the network's architecture or the baseline's kind), ``task``,
+    ``n_parameters`` (weights, or fitted numbers of the cuts), ``n_train`` (training events)."""
+    return {"kind": kind, "arch": arch, "task": task, "n_parameters": int(n_parameters), "n_train": int(n_train)}
 
 
 def log_params_flat(tracker: Tracker, params: Mapping[str, Any], prefix: str = "") -> None:

@@ -82,6 +82,21 @@ def all_reports():
     return [f"results/report/{d}/{t}/comparison.md" for d in config["datasets"] for t in dataset_tasks(d)]
 
 
+def all_exports():
+    """``model.onnx`` of every network of every dataset (none with export.onnx false)."""
+    if not config["export"]["onnx"]:
+        return []
+    return [f"results/models/{d}/{m}/model.onnx" for d in config["datasets"] for m in networks(d)]
+
+
+def mlflow_model_args(dataset, model):
+    """The train command's flags for logging (and registering) the network as an MLflow model."""
+    tracking = config["tracking"]
+    if tracking["register_models"]:
+        return f"--log-model --register-as {dataset}-{model}"
+    return "--log-model" if tracking["log_model"] else ""
+
+
 def event_files(wildcards):
     """The ROOT files of a dataset: its source's generated shards, or the user's own files."""
     ds = dataset_cfg(wildcards)
@@ -101,6 +116,7 @@ def model_files(wildcards):
         return {
             "model": rules.train.output.weights.format(**wildcards),
             "history": rules.train.output.history.format(**wildcards),
+            "run": rules.train.output.run.format(**wildcards),
         }
     return {"model": rules.fit_baseline.output.cuts.format(**wildcards)}
 

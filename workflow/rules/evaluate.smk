@@ -36,7 +36,7 @@ rule evaluate:
         plot="results/eval/{dataset}/{model}/plot.png",
     params:
         kind=model_kind,
-        history=lambda w, input: f"--history {input.history}" if input.get("history") else "",
+        history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
         seed=SEED,
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         efficiencies=EFFICIENCIES,

@@ -34,6 +34,7 @@ rule train:
         checkpoint="results/checkpoints/{dataset}/{model}.pt",
         seed=SEED,
         tracking_uri=TRACKING_URI,
+        mlflow_model=lambda w: mlflow_model_args(w.dataset, w.model),
     log:
         "logs/train/{dataset}/{model}.log",
     benchmark:
@@ -48,4 +49,24 @@ rule train:
         " --history {output.history} --run {output.run} --checkpoint {params.checkpoint}"
         " --dataset {wildcards.dataset} --name {wildcards.model}"
         " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
-        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        " --tracking-uri {params.tracking_uri:q} {params.mlflow_model} > {log} 2>&1"
+
+
+rule export:
+    input:
+        weights=rules.train.output.weights,
+        run=rules.train.output.run,
+        test=rules.rasterise.output.test,
+    output:
+        onnx="results/models/{dataset}/{model}/model.onnx",
+        summary="results/models/{dataset}/{model}/export.json",
+    log:
+        "logs/export/{dataset}/{model}.log",
+    threads: 1
+    resources:
+        **stage_resources("export"),
+    conda:
+        ENV
+    shell:
+        "detcnn export --weights {input.weights} --test {input.test} --train-run {input.run}"
+        " --onnx {output.onnx} --summary {output.summary} > {log} 2>&1"

@@ -134,19 +134,20 @@ def plot_segmentation_examples(
 def plot_residuals(path: Path, per_event: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """Relative residuals (pred - true) / true of every model, overlaid."""
     from detcnn.evaluation.regression import resolution
+    from detcnn.report.histograms import hep_style, step
 
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for model, (pred, true) in per_event.items():
-        r = resolution(pred, true)
-        rel = np.clip((pred - true) / true, -1, 1)
-        ax.hist(rel, bins=100, range=(-1, 1), histtype="step",
-                label=f"{model}: core {r['core_width']:.3f}, RMS {r['rms']:.3f}, bias {r['bias']:+.3f}")  # fmt: skip
-    ax.set_xlabel("(predicted - true) / true")
-    ax.set_ylabel("events")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    _save(fig, path)
+    with hep_style():
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        for model, (pred, true) in per_event.items():
+            r = resolution(pred, true)
+            step(ax, (pred - true) / true, np.linspace(-1, 1, 101), clip=True,
+                 label=f"{model}: core {r['core_width']:.3f}, RMS {r['rms']:.3f}, bias {r['bias']:+.3f}")  # fmt: skip
+        ax.set_xlabel("(predicted - true) / true (clipped to [-1, 1])")
+        ax.set_ylabel("events")
+        ax.legend()
+        fig.tight_layout()
+        _save(fig, path)
 
 
 def plot_resolution_vs_energy(path: Path, per_event: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:

@@ -89,24 +89,28 @@ def plot_observables(
     path: str | Path, observables: Mapping[str, np.ndarray], y: np.ndarray, class_names: Sequence[str]
 ) -> dict[str, dict[str, float]]:
     """Histogram of each observable per class, means in the legend; returns the means."""
+    from detcnn.report.histograms import hep_style, step
+
     plt = _plt()
     names = list(observables)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.3), squeeze=False)
     means: dict[str, dict[str, float]] = {}
-    for ax, name in zip(axes[0], names, strict=True):
-        values = observables[name]
-        lo, hi = np.percentile(values, [0.5, 99.5])
-        bins = np.arange(lo - 0.5, hi + 1.5) if name == "n_constituents" else np.linspace(lo, hi, 40)
-        means[name] = {}
-        for c, cls in enumerate(class_names):
-            v = values[y == c]
-            means[name][cls] = float(v.mean()) if len(v) else float("nan")
-            ax.hist(v, bins=bins, histtype="step", density=True, label=f"{cls} (mean {v.mean():.3g})")
-        ax.set_xlabel(name)
-        ax.set_ylabel("density")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    _save(fig, path)
+    with hep_style():
+        fig, axes = plt.subplots(1, len(names), figsize=(3.8 * len(names), 3.6), squeeze=False)
+        for ax, name in zip(axes[0], names, strict=True):
+            values = observables[name]
+            lo, hi = np.percentile(values, [0.5, 99.5])
+            hi = max(hi, lo + 1e-9)
+            bins = np.arange(lo - 0.5, hi + 1.5) if name == "n_constituents" else np.linspace(lo, hi, 40)
+            means[name] = {}
+            for c, cls in enumerate(class_names):
+                v = values[y == c]
+                means[name][cls] = float(v.mean()) if len(v) else float("nan")
+                step(ax, v, bins, f"{cls} (mean {means[name][cls]:.3g})", density=True, clip=True)
+            ax.set_xlabel(name)
+            ax.set_ylabel("density")
+            ax.legend()
+        fig.tight_layout()
+        _save(fig, path)
     return means
 
 

@@ -32,7 +32,7 @@ from detcnn.evaluation.metrics import bootstrap_indices
 from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageFile, ImageSet
 from detcnn.tasks import TASKS, get_task
-from detcnn.tracking import mlflow_run
+from detcnn.tracking import copy_metrics, mlflow_run
 
 Paths = str | os.PathLike[str]
 KINDS = ("network", "cuts")
@@ -89,12 +89,14 @@ SCORERS = {"network": _network, "cuts": _baseline}
 def run(
     *, model: Paths, kind: str, test: Paths, scores: Paths, metrics: Paths, plot: Paths, dataset: str, name: str,
     efficiencies: Sequence[float], purities: Sequence[float], n_bootstrap: int, seed: int, tracking_uri: str,
-    threads: int = 1, history: Paths | None = None,
+    threads: int = 1, history: Paths | None = None, train_run: Paths | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Score the ``test`` split with a network (``kind='network'``, ``model`` its ``weights.pt``, ``history``
     its training history) or a baseline (``kind='cuts'``, ``model`` its ``cuts.json``); write the three
     outputs of the module doc. ``efficiencies`` and ``purities``: the classification working points;
-    ``n_bootstrap`` resamples drawn from ``seed`` (the same for every model of the dataset: paired)."""
+    ``n_bootstrap`` resamples drawn from ``seed`` (the same for every model of the dataset: paired).
+    ``train_run``: the network's ``run.json`` (a baseline's run is in its ``cuts.json``): the evaluation run
+    is logged as its child, and its test metrics are copied onto the training run's row."""
     if kind not in SCORERS:
         raise ConfigError(f"unknown model kind '{kind}'; valid: {list(KINDS)}", key="kind")
     with ImageFile(test) as f:
@@ -118,14 +120,28 @@ def run(
             np.savez_compressed(fh, **arrays)
     write_json(metrics, summary)
     task.plot(Path(plot), name, kind, truth, prediction, images.attrs)
-    tags = {"stage": "evaluate", "model": name, "kind": kind, "task": task.NAME}
+    parent = _training_run_id(kind, model, train_run)
+    tags = {"stage": "evaluate", "model": name, "kind": kind, "task": task.NAME,
+            **({"mlflow.parentRunId": parent} if parent else {})}  # fmt: skip
+    flat = _flat_metrics(results, info)
     with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (tracker, _run):
         tracker.log_params({"model": name, "kind": kind, "task": task.NAME, "n_test": len(rows),
                            "n_parameters": info["n_parameters"]})  # fmt: skip
-        tracker.log_metrics(_flat_metrics(results, info))
+        tracker.log_metrics(flat)
+        tracker.log_image_file(test, dataset, "test", len(rows), images.attrs.get("config_hash"))
         for path in (metrics, plot):
             tracker.log_artifact(str(path))
+    if parent:
+        copy_metrics(tracking_uri, parent, flat)
     return summary
+
+
+def _training_run_id(kind: str, model: Paths, train_run: Paths | None) -> str | None:
+    """The MLflow run of the training or fit that made ``model`` (None if it was not recorded)."""
+    source = Path(model) if kind == "cuts" else (Path(train_run) if train_run is not None else None)
+    if source is None or not source.is_file():
+        return None
+    return json.loads(source.read_text()).get("mlflow_run_id")
 
 
 def _flat_metrics(metrics: Mapping[str, Mapping[str, float]], info: Mapping[str, Any]) -> dict[str, float]:

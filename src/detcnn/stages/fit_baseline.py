@@ -16,7 +16,7 @@ import numpy as np
 from detcnn.baselines import get_baseline
 from detcnn.io.atomic import write_json
 from detcnn.io.images import ImageFile
-from detcnn.tracking import log_params_flat, mlflow_run
+from detcnn.tracking import log_params_flat, mlflow_run, shared_params
 
 
 def run(
@@ -33,9 +33,10 @@ def run(
     train_metrics = {f"train/{k}": v for k, v in kind.train_metrics(model).items()}
     tags = {"stage": "train", "model": name, "kind": "cuts", "task": kind.TASK}
     with mlflow_run(tracking_uri, dataset, f"train/{name}", tags=tags) as (tracker, run):
-        log_params_flat(
-            tracker, {"model": name, "task": kind.TASK, **{k: v for k, v in cfg.items() if k != "datasets"}}
-        )
+        shared = shared_params("cuts", kind.NAME, kind.TASK, kind.fitted_numbers(model), len(images.y))
+        tracker.log_params({"model": name, **shared})
+        log_params_flat(tracker, {k: v for k, v in cfg.items() if k not in ("datasets", "kind")}, prefix="cuts")
+        tracker.log_image_file(train, dataset, "train", len(images.y), images.attrs.get("config_hash"))
         tracker.log_metrics({k: v for k, v in train_metrics.items() if np.isfinite(v)})
         model["mlflow_run_id"] = run.info.run_id
         write_json(cuts, model)

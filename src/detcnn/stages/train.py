@@ -25,12 +25,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from detcnn.config import config_hash
 from detcnn.errors import InputError, stop_on_sigterm
 from detcnn.io.atomic import write_json, write_text
 from detcnn.io.images import ImageFile
 from detcnn.tasks import get_task, plugin_of
-from detcnn.tracking import log_params_flat, mlflow_run, set_status
+from detcnn.tracking import log_params_flat, mlflow_run, retrying, set_status, shared_params
 
 log = logging.getLogger(__name__)
 Path = str | os.PathLike[str]
@@ -47,12 +49,13 @@ def history_csv(rows: list[dict[str, float]]) -> str:
 def run(
     *, train: Path, val: Path, weights: Path, config: Path, history: Path, run_info: Path, dataset: str,
     model: str, model_cfg: Mapping[str, Any], seed: int, threads: int, tracking_uri: str, progress: bool = True,
-    checkpoint: Path | None = None,
+    checkpoint: Path | None = None, log_model: bool = False, registered_name: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Train ``model_cfg = {arch, args, task, task_args, train}`` on the ``train`` split, stopping early on
     ``val``; ``seed`` (or the model's ``train.seed``) seeds the weights and the batch order; ``threads`` CPU
     threads; ``checkpoint``: where to save (and find) the state to resume from. Writes the four outputs of
-    the module doc and logs the run to ``tracking_uri``."""
+    the module doc and logs the run to ``tracking_uri``; ``log_model``: the network also as an MLflow model
+    (``registered_name``: registered under that name)."""
     import torch
 
     from detcnn.training.checkpoint import Checkpoint
@@ -124,9 +127,12 @@ def run(
                 tags = {"stage": "train", "model": model}
                 with mlflow_run(tracking_uri, dataset, f"train/{model}", tags=tags, run_id=run_id) as (tracker, mlrun):
                     if resume is None:
-                        log_params_flat(tracker, {"arch": arch, "args": full_args, "train": resolved["train"],
-                                                  "task": resolved["task"]})  # fmt: skip
-                        tracker.log_params({"n_parameters": n_params, "n_train": len(train_src), "model": model})
+                        flat = {"args": full_args, "train": resolved["train"], "task": resolved["task"]}
+                        log_params_flat(tracker, flat)
+                        tracker.log_params({"model": model, **shared_params("network", arch, task.NAME, n_params,
+                                                                             len(train_src))})  # fmt: skip
+                        for split, f, n in (("train", tr, len(train_src)), ("validation", va, len(val_src))):
+                            tracker.log_image_file(f.path, dataset, split, n, f.attrs.get("config_hash"))
                     else:  # epochs saved but not yet logged when the job died
                         logged = tracker.logged_steps("train/loss")
                         for row in resume["history"]:
@@ -151,6 +157,11 @@ def run(
                     write_text(history, history_csv(hist.rows))
                     for path in (weights, config, history):
                         tracker.log_artifact(str(path))
+                    if log_model or registered_name:
+                        from detcnn.deploy.mlflow_model import log_network
+
+                        example = tr.read("X", np.arange(tr.n_events) < 2)
+                        retrying(log_network, net, example, registered_name)
                     write_json(run_info, {"mlflow_run_id": mlrun.info.run_id, "tracking_uri": tracking_uri})
         finally:
             destroy_process_group()

@@ -143,12 +143,14 @@ def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Map
         a, b = match(locs[i], emitters[i], TOLERANCE_NM)
         dx.append(locs[i, a, 0] - emitters[i, b, 0])
         dy.append(locs[i, a, 1] - emitters[i, b, 1])
+    from detcnn.report.histograms import step
+
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for values, label in ((np.concatenate(dx), "x"), (np.concatenate(dy), "y")):
         rms = np.sqrt(np.mean(values**2)) if len(values) else float("nan")
         label = f"{label}: RMS {rms:.1f} nm"
-        ax.hist(values, bins=60, range=(-TOLERANCE_NM, TOLERANCE_NM), histtype="step", label=label)
+        step(ax, values, np.linspace(-TOLERANCE_NM, TOLERANCE_NM, 61), label)
     ax.set_xlabel("found - true [nm] (matched within 100 nm)")
     ax.set_ylabel("localisations")
     ax.set_title(name, fontsize=9)

@@ -57,8 +57,10 @@ def resolution_report(
 
 
 def residual_axes(ax: Any, rel: np.ndarray, label: str) -> None:
-    """A step histogram of relative residuals clipped to [-1, 1] on ``ax``."""
-    ax.hist(np.clip(rel, -1, 1), bins=80, range=(-1, 1), histtype="step", label=label)
+    """A step histogram of relative residuals clipped to [-1, 1] on ``ax`` (``hist`` + ``mplhep``)."""
+    from detcnn.report.histograms import step
+
+    step(ax, rel, np.linspace(-1, 1, 81), label, clip=True)
     ax.set_xlabel("(predicted - true) / true")
     ax.set_ylabel("events")
     ax.legend(fontsize=8)

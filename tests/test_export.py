@@ -1,0 +1,63 @@
+"""Every registered network exported to ONNX runs in ONNX Runtime as it runs in PyTorch (within 1e-5, on a
+batch size other than the one it was traced on, with the input scaling inside the graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detcnn.deploy.onnx_export import export_onnx, onnx_session, parity
+from detcnn.models import create_model, list_models, model_task
+from detcnn.training.data import InputScaling, OutputScaling, ScaledModel
+
+# (input channels, image size, constructor arguments) per kind: small instances, the shapes of the tests
+# in test_models.py and test_smlm.py; nova_cvn takes its 3 channels as 3 views (a multi-view network).
+KIND_INPUT: dict[str, tuple[int, int, dict[str, object]]] = {
+    "classifier": (3, 33, {"num_classes": 3}),
+    "segmenter": (2, 16, {"num_classes": 3, "width": 4, "depth": 2, "n_views": 2}),
+    "localiser": (1, 16, {"num_classes": 4, "width": 4, "depth": 1, "head_width": 8, "upsampling": 4}),
+}
+MODEL_ARGS: dict[str, dict[str, object]] = {"nova_cvn": {"n_views": 3}}
+
+
+def _scaled(name: str) -> tuple[ScaledModel, int, int]:
+    channels, size, args = KIND_INPUT[model_task(name)]
+    torch.manual_seed(0)
+    net = create_model(name, in_channels=channels, image_size=size, **args, **MODEL_ARGS.get(name, {}))
+    gen = torch.Generator().manual_seed(1)
+    scaling = InputScaling(torch.rand(channels, generator=gen, dtype=torch.float64),
+                           0.5 + torch.rand(channels, generator=gen, dtype=torch.float64))  # fmt: skip
+    model = ScaledModel(scaling, net, OutputScaling(2.0, 3.0) if name == "unet" else None).eval()
+    for module in model.modules():  # batch norm with non-trivial statistics, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5, generator=gen)
+            module.running_var.uniform_(0.5, 2.0, generator=gen)
+    return model, channels, size
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_onnx_runtime_matches_pytorch(name: str, tmp_path: Path) -> None:
+    model, channels, size = _scaled(name)
+    rng = np.random.default_rng(2)
+    path = tmp_path / "model.onnx"
+    export_onnx(model, rng.random((2, channels, size, size), dtype=np.float32), path)
+    images = rng.random((5, channels, size, size), dtype=np.float32)  # another batch size: the axis is dynamic
+    check = parity(model, path, images)
+    assert check["max_abs_diff"] <= 1e-5, check
+    (inputs,) = onnx_session(path).get_inputs()
+    assert inputs.name == "images" and inputs.shape[1:] == [channels, size, size] and isinstance(inputs.shape[0], str)
+
+
+def test_the_exported_graph_holds_the_input_scaling(tmp_path: Path) -> None:
+    """The same network behind another scaling gives another ONNX output: the scaling is in the graph."""
+    model, channels, size = _scaled("komiske_cnn")
+    x = np.random.default_rng(3).random((4, channels, size, size), dtype=np.float32)
+    export_onnx(model, x[:2], tmp_path / "a.onnx")
+    model.scaling.mean += 1.0
+    export_onnx(model, x[:2], tmp_path / "b.onnx")
+    (a,) = onnx_session(tmp_path / "a.onnx").run(["output"], {"images": x})
+    (b,) = onnx_session(tmp_path / "b.onnx").run(["output"], {"images": x})
+    assert np.abs(a - b).max() > 1e-3
