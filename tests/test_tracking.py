@@ -93,3 +93,18 @@ def test_test_metrics_go_onto_a_finished_training_run_and_not_onto_a_missing_one
     assert not copy_metrics(uri, "0" * 32, {"test/auc": 0.5})
     exp = MlflowClient(tracking_uri=uri).get_experiment_by_name("detcnn/toy")
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_system_metrics_are_logged_when_asked(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.5")
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", "1")
+    uri = resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    init_store(uri)
+    with mlflow_run(uri, "toy", "train/cnn", system_metrics=True) as (_tracker, run):
+        time.sleep(2.5)
+    metrics = MlflowClient(tracking_uri=uri).get_run(run.info.run_id).data.metrics
+    assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)

@@ -95,7 +95,7 @@ def _train(a: argparse.Namespace) -> Any:
         train=a.train, val=a.val, weights=a.weights, config=a.config, history=a.history, run_info=a.run,
         dataset=a.dataset, model=a.name, model_cfg=model_cfg, seed=a.seed, threads=a.threads,
         tracking_uri=resolve_uri(a.tracking_uri), progress=not a.quiet, checkpoint=a.checkpoint,
-        log_model=a.log_model, registered_name=a.register_as,
+        log_model=a.log_model, registered_name=a.register_as, system_metrics=a.system_metrics,
     )  # fmt: skip
 
 
@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model-config", required=True, help="JSON: {arch, args, task, task_args, train}")
     tr.add_argument("--log-model", action="store_true", help="log the network as an MLflow model")
     tr.add_argument("--register-as", help="register the logged model under this name in the model registry")
+    tr.add_argument("--system-metrics", action="store_true", help="log CPU, memory and GPU use to the run")
 
     b = cmd("fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET, WORKING_POINTS,
             TRACKING)  # fmt: skip

@@ -197,10 +197,17 @@ def set_status(uri: str, run_id: str, status: str) -> None:
 
 @contextlib.contextmanager
 def mlflow_run(
-    uri: str, dataset: str, run_name: str, *, tags: Mapping[str, str] | None = None, run_id: str | None = None
+    uri: str,
+    dataset: str,
+    run_name: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+    system_metrics: bool = False,
 ) -> Iterator[tuple[Tracker, Any]]:
     """An MLflow run in the dataset's experiment, new or (``run_id``) the one a resumed job continues; yields
-    ``(tracker, run)``. It ends FINISHED, or FAILED on an error, or KILLED when the job was told to stop."""
+    ``(tracker, run)``. It ends FINISHED, or FAILED on an error, or KILLED when the job was told to stop.
+    ``system_metrics``: MLflow samples the machine's CPU, memory (and GPU) use into ``system/...``."""
     from detcnn.errors import Interrupted
 
     _quiet_mlflow()
@@ -212,9 +219,10 @@ def mlflow_run(
     mlflow.set_tracking_uri(uri)
     experiment_id = retrying(get_or_create_experiment, uri, dataset)
     if run_id is not None:
-        run = retrying(mlflow.start_run, run_id=run_id)
+        run = retrying(mlflow.start_run, run_id=run_id, log_system_metrics=system_metrics)
     else:
-        run = retrying(mlflow.start_run, experiment_id=experiment_id, run_name=run_name, tags=dict(tags or {}))
+        run = retrying(mlflow.start_run, experiment_id=experiment_id, run_name=run_name, tags=dict(tags or {}),
+                       log_system_metrics=system_metrics)  # fmt: skip
     try:
         yield Tracker(mlflow, run.info.run_id), run
     except Interrupted:

@@ -89,12 +89,15 @@ def all_exports():
     return [f"results/models/{d}/{m}/model.onnx" for d in config["datasets"] for m in networks(d)]
 
 
-def mlflow_model_args(dataset, model):
-    """The train command's flags for logging (and registering) the network as an MLflow model."""
+def tracking_args(dataset, model):
+    """The train command's tracking flags: the network as an MLflow model (and registered), system metrics."""
     tracking = config["tracking"]
+    flags = ["--system-metrics"] if tracking["system_metrics"] else []
     if tracking["register_models"]:
-        return f"--log-model --register-as {dataset}-{model}"
-    return "--log-model" if tracking["log_model"] else ""
+        flags += ["--log-model", "--register-as", f"{dataset}-{model}"]
+    elif tracking["log_model"]:
+        flags += ["--log-model"]
+    return " ".join(flags)
 
 
 def event_files(wildcards):

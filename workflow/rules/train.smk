@@ -34,7 +34,7 @@ rule train:
         checkpoint="results/checkpoints/{dataset}/{model}.pt",
         seed=SEED,
         tracking_uri=TRACKING_URI,
-        mlflow_model=lambda w: mlflow_model_args(w.dataset, w.model),
+        tracking=lambda w: tracking_args(w.dataset, w.model),
     log:
         "logs/train/{dataset}/{model}.log",
     benchmark:
@@ -49,7 +49,7 @@ rule train:
         " --history {output.history} --run {output.run} --checkpoint {params.checkpoint}"
         " --dataset {wildcards.dataset} --name {wildcards.model}"
         " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
-        " --tracking-uri {params.tracking_uri:q} {params.mlflow_model} > {log} 2>&1"
+        " --tracking-uri {params.tracking_uri:q} {params.tracking} > {log} 2>&1"
 
 
 rule export:

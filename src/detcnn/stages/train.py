@@ -50,12 +50,13 @@ def run(
     *, train: Path, val: Path, weights: Path, config: Path, history: Path, run_info: Path, dataset: str,
     model: str, model_cfg: Mapping[str, Any], seed: int, threads: int, tracking_uri: str, progress: bool = True,
     checkpoint: Path | None = None, log_model: bool = False, registered_name: str | None = None,
+    system_metrics: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Train ``model_cfg = {arch, args, task, task_args, train}`` on the ``train`` split, stopping early on
     ``val``; ``seed`` (or the model's ``train.seed``) seeds the weights and the batch order; ``threads`` CPU
     threads; ``checkpoint``: where to save (and find) the state to resume from. Writes the four outputs of
     the module doc and logs the run to ``tracking_uri``; ``log_model``: the network also as an MLflow model
-    (``registered_name``: registered under that name)."""
+    (``registered_name``: registered under that name); ``system_metrics``: the machine's use logged too."""
     import torch
 
     from detcnn.training.checkpoint import Checkpoint
@@ -125,7 +126,8 @@ def run(
                     return resolved
                 run_id = ckpt.meta.get("run_id") if resume is not None and ckpt is not None else None
                 tags = {"stage": "train", "model": model}
-                with mlflow_run(tracking_uri, dataset, f"train/{model}", tags=tags, run_id=run_id) as (tracker, mlrun):
+                with mlflow_run(tracking_uri, dataset, f"train/{model}", tags=tags, run_id=run_id,
+                                system_metrics=system_metrics) as (tracker, mlrun):  # fmt: skip
                     if resume is None:
                         flat = {"args": full_args, "train": resolved["train"], "task": resolved["task"]}
                         log_params_flat(tracker, flat)
