@@ -125,7 +125,7 @@ def test_the_tiny_workflow_through_slurm_gives_the_local_results(
 
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     cfg["datasets"] = {"qg": cfg["datasets"]["qg"]}  # the tiny config's jets, with its models and baselines
-    cfg["models"] = {"cnn": cfg["models"]["cnn"]}  # one job of each rule
+    cfg["models"] = {"cnn": {**cfg["models"]["cnn"], "datasets": ["qg"]}}  # one job of each rule
     cfg["baselines"] = {"cut_n_constituents": cfg["baselines"]["cut_n_constituents"]}
     workflow_folder(tmp_path, cfg)
     seed_events(tmp_path, workdir)  # Pythia's jets as the local run made them; every later stage through SLURM
