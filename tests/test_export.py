@@ -61,3 +61,13 @@ def test_the_exported_graph_holds_the_input_scaling(tmp_path: Path) -> None:
     (a,) = onnx_session(tmp_path / "a.onnx").run(["output"], {"images": x})
     (b,) = onnx_session(tmp_path / "b.onnx").run(["output"], {"images": x})
     assert np.abs(a - b).max() > 1e-3
+
+
+def test_export_without_weights_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    from detcnn.errors import InputError
+    from detcnn.stages import export
+
+    with pytest.raises(InputError, match=r"weights\.pt.*run the train rule"):
+        export.run(weights=tmp_path / "weights.pt", test=tmp_path / "test.h5", onnx=tmp_path / "m.onnx",
+                   summary=tmp_path / "e.json")  # fmt: skip
+    assert not (tmp_path / "m.onnx").exists()

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageFile
 
@@ -29,12 +30,15 @@ def run(*, weights: Paths, test: Paths, onnx: Paths, summary: Paths, train_run: 
     from detcnn.deploy.onnx_export import OPSET, export_onnx, parity
     from detcnn.training.network import load_network
 
-    model, payload = load_network(weights)
+    if not Path(weights).is_file():
+        raise InputError("no trained network here", path=weights, fix="run the train rule for this model first")
     with ImageFile(test) as f:
         n = min(n_check, f.n_events)
+        if n == 0:
+            raise InputError("no test events to check the export on", path=test,
+                             fix="rasterise more events or give the test split a share")  # fmt: skip
         images = f.read("X", np.arange(f.n_events) < n).astype(np.float32)
-    if n == 0:
-        raise ValueError(f"{test} holds no events to check the export on")
+    model, payload = load_network(weights)
     with atomic_path(onnx) as tmp:
         export_onnx(model, images[:2], tmp)
         check = parity(model, tmp, images)
