@@ -99,23 +99,30 @@ def get_or_create_experiment(uri: str, dataset: str) -> str:
 #: Errors of a store busy with other writers, worth a retry (SQLite under parallel jobs, a server restarting).
 TRANSIENT = ("database is locked", "database table is locked", "Connection refused", "Max retries exceeded")
 
+#: Errors of two runs inserting the same row at once: MLflow's ``log_inputs`` looks for the experiment's dataset
+#: row (name, digest) and inserts it when missing, so parallel trainings on one image file race there; a retry
+#: finds the row the other run wrote.
+INSERT_RACE = ("UNIQUE constraint failed", "duplicate key value", "Duplicate entry")
 
-def retrying(fn: Callable[..., T], *args: Any, attempts: int = 10, wait: float = 0.2, **kwargs: Any) -> T:
+
+def retrying(fn: Callable[..., T], *args: Any, attempts: int = 10, wait: float = 0.2,
+             transient: tuple[str, ...] = TRANSIENT, **kwargs: Any) -> T:  # fmt: skip
     """``fn(*args, **kwargs)``, again after a growing pause (0.2 s, 0.4 s, ... up to 5 s) while it fails with
-    a transient error of the store (:data:`TRANSIENT`); any other error at once. A SIGTERM meanwhile waits
-    until the call is done (:func:`detcnn.errors.sigterm_waits`)."""
+    a transient error of the store (``transient``, by default :data:`TRANSIENT`); any other error at once. A
+    SIGTERM meanwhile waits until the call is done (:func:`detcnn.errors.sigterm_waits`)."""
     from detcnn.errors import sigterm_waits
 
     with sigterm_waits():
-        return _retrying(fn, *args, attempts=attempts, wait=wait, **kwargs)
+        return _retrying(fn, *args, attempts=attempts, wait=wait, transient=transient, **kwargs)
 
 
-def _retrying(fn: Callable[..., T], *args: Any, attempts: int, wait: float, **kwargs: Any) -> T:
+def _retrying(fn: Callable[..., T], *args: Any, attempts: int, wait: float, transient: tuple[str, ...],
+              **kwargs: Any) -> T:  # fmt: skip
     for attempt in range(attempts):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if attempt == attempts - 1 or not any(t in str(exc) for t in TRANSIENT):
+            if attempt == attempts - 1 or not any(t in str(exc) for t in transient):
                 raise
             logging.getLogger(__name__).warning("tracking store busy (%s); retrying", str(exc).splitlines()[0][:120])
             time.sleep(min(wait * 2**attempt, 5.0))
@@ -154,7 +161,7 @@ class Tracker:
             source = resolve_dataset_source(str(Path(path).resolve()))
         data = MetaDataset(source=source, name=f"{dataset}/{split}", digest=(config_hash or "unknown")[:36])
         tags = {"split": split, "n_events": str(n_events), "config_hash": str(config_hash)}
-        retrying(self._mlflow.log_input, data, context=split, tags=tags)
+        retrying(self._mlflow.log_input, data, context=split, tags=tags, transient=TRANSIENT + INSERT_RACE)
 
     def logged_steps(self, metric: str) -> set[int]:
         """The steps at which ``metric`` was logged in this run."""
