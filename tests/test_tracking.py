@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-from detcnn.tracking import init_store, mlflow_run, resolve_uri
+from detcnn.tracking import INSERT_RACE, TRANSIENT, init_store, mlflow_run, resolve_uri, retrying
 
 
 def _log_one(args: tuple[str, int]) -> str:
@@ -44,6 +44,26 @@ def test_logging_without_a_store_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="init-tracking"):
         with mlflow_run(f"sqlite:///{tmp_path}/none.db", "x", "y"):
             pass
+
+
+def test_the_dataset_insert_race_is_retried_and_other_errors_are_not() -> None:
+    """Two trainings logging the same image file at once race in MLflow's insert of the dataset row (what
+    failed one of eight parallel trainings in CI): that error is retried where asked, not by default."""
+    import pytest
+
+    calls = []
+
+    def log_input() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, ...")
+        return "logged"
+
+    assert retrying(log_input, wait=0.0, transient=TRANSIENT + INSERT_RACE) == "logged" and len(calls) == 2
+    calls.clear()
+    with pytest.raises(RuntimeError, match="UNIQUE constraint failed"):
+        retrying(log_input, wait=0.0)
+    assert len(calls) == 1
 
 
 def test_eight_trainings_at_once_on_a_fresh_store(tmp_path: Path) -> None:
