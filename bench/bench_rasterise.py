@@ -12,8 +12,10 @@ Results go to docs/benchmarks.md (section ``rasterise``).
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import itertools
+import os
 import platform
 import sys
 import tempfile
@@ -49,6 +51,7 @@ def main() -> None:
     p.add_argument("--ef-jets", type=int, default=3000, help="jets given to energyflow (it is slow)")
     p.add_argument("--no-write", action="store_true")
     a = p.parse_args()
+    load_before = os.getloadavg()[0]
     read = [*NEEDED, "part_m"]  # what the rasteriser reads of our own layout
 
     def read_only() -> list:
@@ -143,7 +146,8 @@ def main() -> None:
 ## Rasterise (jets)
 
 `python bench/bench_rasterise.py {" ".join(str(f) for f in a.files)}` ({platform.processor() or platform.machine()},
-one process, median of {a.repeat} runs). {n_jets} jets, {sum(len(ch["pt"]) for ch in chunks)} constituents.
+one process, median of {a.repeat} runs; {datetime.date.today()}, 1-minute load average {load_before:.2f} before and
+{os.getloadavg()[0]:.2f} after: 1 means the other core was busy). {n_jets} jets, {sum(len(ch["pt"]) for ch in chunks)} constituents.
 
 | what | time | jets/s |
 |---|---|---|

@@ -65,9 +65,15 @@ def runs_url(base: str, experiment_id: str, task: str, headline: str, higher_is_
 
 
 def set_columns(page: Any, show: list[str]) -> None:
-    """Hide MLflow's default attribute columns :data:`HIDDEN` and show ``show`` (parameter and metric names),
+    """Reset the columns (the selection is kept per experiment: another task's metrics would stay), hide MLflow's
+    default attribute columns :data:`HIDDEN` and show ``show`` (parameter and metric names),
     through the runs table's column selector (a tree of check boxes with a search field)."""
-    page.locator("[data-component-id$='experimentviewrunscolumnselector.tsx_315']").click()
+    selector = page.locator("[data-component-id$='experimentviewrunscolumnselector.tsx_315']")
+    selector.click()
+    page.get_by_text("Reset to defaults", exact=True).click()  # closes the selector
+    page.wait_for_timeout(300)
+    if not page.get_by_placeholder("Search columns").is_visible():
+        selector.click()
     search = page.get_by_placeholder("Search columns")
     search.wait_for()
     for name in [*HIDDEN, *show]:
