@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
+from detcnn.physics.microscope import Camera
 
 NAME = "smlm_sim"
 SAMPLES = ("sparse", "medium", "dense", "filaments")
@@ -34,18 +35,11 @@ N_FILAMENTS = 3
 
 
 @dataclass(frozen=True)
-class MicroscopeSettings:
-    """The ``generate.microscope`` section: the camera (:class:`detcnn.physics.microscope.Camera`), the
-    emitters' mean photons, the samples' densities [um^-2] and the filaments' jitter [nm] (label size)."""
+class MicroscopeSettings(Camera):
+    """The ``generate.microscope`` section: the camera (the fields of
+    :class:`detcnn.physics.microscope.Camera`, with its defaults), the emitters' mean photons, the samples'
+    densities [um^-2] and the filaments' jitter [nm] (label size)."""
 
-    wavelength_nm: float = 680.0
-    numerical_aperture: float = 1.4
-    pixel_nm: float = 100.0
-    n_pix: int = 24
-    background: float = 20.0
-    gain: float = 2.0
-    read_noise: float = 1.5
-    offset: float = 100.0
     photons_mean: float = 2000.0
     densities: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DENSITIES))
     filament_jitter_nm: float = 10.0
@@ -60,11 +54,12 @@ class MicroscopeSettings:
         densities = {**DEFAULT_DENSITIES, **cfg.pop("densities", {})}
         if set(densities) != set(SAMPLES) or min(densities.values()) <= 0:
             raise ConfigError(f"densities must be positive, one per sample {list(SAMPLES)}", key="generate.microscope")
-        return cls(**cfg, densities=densities)
+        try:
+            return cls(**cfg, densities=densities)
+        except ValueError as exc:  # the camera's own checks
+            raise ConfigError(str(exc), key="generate.microscope") from None
 
-    def camera(self) -> Any:
-        from detcnn.physics.microscope import Camera
-
+    def camera(self) -> Camera:
         return Camera(**{f.name: getattr(self, f.name) for f in fields(Camera)})
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ def pixel_fractions(centre_nm: np.ndarray, sigma_nm: float, pixel_nm: float, n_p
     """``(n_emitters, n_pix)``: the fraction of a 1D Gaussian (mean ``centre_nm``, width ``sigma_nm``) that
     falls in each pixel [k, k + 1) * ``pixel_nm``; the 2D PSF of an emitter is the outer product of its x and
     y fractions (the Gaussian is separable)."""
+    from scipy.special import erf  # here, not at the top: the workflow's catalogue imports this module
+
     edges = np.arange(n_pix + 1) * pixel_nm
     cdf = 0.5 * (1.0 + erf((edges[None, :] - np.asarray(centre_nm, np.float64)[:, None]) / (np.sqrt(2.0) * sigma_nm)))
     return np.diff(cdf, axis=1)
