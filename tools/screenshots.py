@@ -172,7 +172,6 @@ def main() -> None:
             for dataset, experiment_id, task in pages:
                 headline, higher = TASKS[task].HEADLINE
                 page.goto(runs_url(base, experiment_id, task, headline, higher))
-                page.get_by_text("matching runs").first.wait_for(timeout=60_000)
                 page.wait_for_selector("text=train/", timeout=60_000)
                 close_assistant(page)
                 set_columns(page, ["kind", "arch", "n_parameters", "n_train", "train.lr", f"test/{headline}",

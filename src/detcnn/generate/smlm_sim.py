@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
-from detcnn.physics.microscope import Camera
+from detcnn.physics.microscope import Camera, camera_frames, expected_frames
 
 NAME = "smlm_sim"
 SAMPLES = ("sparse", "medium", "dense", "filaments")
@@ -36,9 +36,9 @@ N_FILAMENTS = 3
 
 @dataclass(frozen=True)
 class MicroscopeSettings(Camera):
-    """The ``generate.microscope`` section: the camera (the fields of
-    :class:`detcnn.physics.microscope.Camera`, with its defaults), the emitters' mean photons, the samples'
-    densities [um^-2] and the filaments' jitter [nm] (label size)."""
+    """The ``generate.microscope`` section: the camera (it is a :class:`detcnn.physics.microscope.Camera`, with
+    its fields and defaults), the emitters' mean photons, the samples' densities [um^-2] and the filaments'
+    jitter [nm] (label size)."""
 
     photons_mean: float = 2000.0
     densities: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DENSITIES))
@@ -58,9 +58,6 @@ class MicroscopeSettings(Camera):
             return cls(**cfg, densities=densities)
         except ValueError as exc:  # the camera's own checks
             raise ConfigError(str(exc), key="generate.microscope") from None
-
-    def camera(self) -> Camera:
-        return Camera(**{f.name: getattr(self, f.name) for f in fields(Camera)})
 
 
 def shard_seed(base_seed: int, sample: str, shard: int) -> int:
@@ -91,10 +88,7 @@ def simulate_frames(
     """The branches of ``n_frames`` frames of ``sample`` (module doc)."""
     import awkward as ak
 
-    from detcnn.physics.microscope import camera_frames, expected_frames
-
-    camera = settings.camera()
-    size = camera.size_nm
+    size = settings.size_nm
     density = settings.densities[sample]
     n_em = rng.poisson(density * (size / 1000.0) ** 2, n_frames)
     total = int(n_em.sum())
@@ -111,7 +105,7 @@ def simulate_frames(
     else:
         xy = rng.uniform(0.0, size, (total, 2))
     photons = rng.gamma(4.0, settings.photons_mean / 4.0, total)
-    adu = camera_frames(expected_frames(xy[:, 0], xy[:, 1], photons, frame, n_frames, camera), camera, rng)
+    adu = camera_frames(expected_frames(xy[:, 0], xy[:, 1], photons, frame, n_frames, settings), settings, rng)
     return {
         "frame": adu,
         "label": np.full(n_frames, SAMPLES.index(sample), dtype=np.int32),
@@ -151,4 +145,4 @@ def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
     """The class names and the camera (pixel size, gain, offset, PSF width) the frames rasteriser needs."""
     settings = MicroscopeSettings.from_config(ds.get("generate", {}).get("microscope"))
     return {"class_names": list(SAMPLES), "pixel_nm": settings.pixel_nm, "gain": settings.gain,
-            "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.camera().sigma_nm}  # fmt: skip
+            "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.sigma_nm}  # fmt: skip
