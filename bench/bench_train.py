@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from detcnn.io.images import ImageFile
-from detcnn.tasks import get_task, plugin_of
+from detcnn.tasks import get_task
 from detcnn.training.data import open_source, predict
 from detcnn.training.device import configure_threads, resolve_device, seed_everything
 from detcnn.training.loop import TrainSettings, fit
@@ -51,13 +51,13 @@ def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, e
     files = {s: ImageFile(images / f"{s}.h5") for s in ("train", "val", "test")}
     attrs = files["train"].attrs
     task, args, limits = get_task(entry.get("task")), entry.get("task_args") or {}, entry.get("train", {})
-    classes = task.plugin(attrs, args).classes
+    classes = task.used_classes(attrs, args)
     rows = {
         "train": files["train"].select(classes, limits.get("max_train_events")),
         "val": files["val"].select(classes, limits.get("max_val_events")),
         "test": files["test"].select(classes),
     }
-    plugin = plugin_of(task, attrs, args, files["train"], rows["train"])
+    plugin = task.plugin(attrs, args, files["train"], rows["train"])
     train, val, test = (open_source(files[s], 64.0, plugin.target, rows[s]) for s in ("train", "val", "test"))
     gen = seed_everything(1)
     model, _ = build_model(entry["arch"], dict(entry.get("args", {})), attrs, files["train"].image_shape[-1],

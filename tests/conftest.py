@@ -58,6 +58,21 @@ def seed_events(folder: Path, workdir: Path, dataset: str = "qg") -> None:
     shutil.copytree(workdir / "results" / "events" / dataset, target, copy_function=shutil.copy2)
 
 
+def assert_figure(path: Path, min_width: int = 400, min_height: int = 300, min_colours: int = 8) -> None:
+    """``path`` is a PNG of at least ``min_width`` x ``min_height`` pixels with something drawn on it: at least
+    ``min_colours`` distinct colours, and at least 1 % of its pixels not the background (the corner's colour)."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)  # (H, W, 3 or 4) floats in [0, 1]
+    height, width = image.shape[:2]
+    assert width >= min_width and height >= min_height, f"{path.name}: {width} x {height} pixels"
+    pixels = image.reshape(-1, image.shape[-1])
+    colours = len(np.unique(pixels, axis=0))
+    assert colours >= min_colours, f"{path.name}: {colours} colours, an empty figure?"
+    drawn = np.any(pixels != image[0, 0], axis=1).mean()
+    assert drawn > 0.01, f"{path.name}: {drawn:.1%} of the pixels differ from the background"
+
+
 def make_jets(n: int, seed: int = 0, label: int | None = None) -> dict[str, Any]:
     """``n`` random jets following the jets file contract (GeV, radians): numpy and awkward arrays."""
     import awkward as ak

@@ -1,33 +1,73 @@
-"""The checks the workflow runs on its config before any job (``detcnn.config_checks``): every mistake is a
-ConfigError naming the config key and the valid choices; the shipped configs pass."""
+"""The checks the workflow runs on its config before any job (``detcnn.config_checks``, through
+:func:`detcnn.config.load`): every network is built for the datasets it runs on, and every mistake is a
+ConfigError naming the config key and the valid choices."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from detcnn import config_checks
+from detcnn.config import fill_dataset, load
 from detcnn.config_checks import check_config, planned_attrs
 from detcnn.errors import ConfigError
+from tests.test_config import merge
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml"])
-def test_shipped_configs_pass(name: str) -> None:
-    check_config(yaml.safe_load((ROOT / "config" / name).read_text()))
+def read(name: str) -> dict:
+    return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["zoo.yaml", "smlm.yaml"])
-def test_configs_merged_over_the_default_pass(name: str) -> None:
-    from tests.test_config import merge
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The (model, dataset, image shape) of every network the checks build, in order (the build itself runs)."""
+    calls: list[tuple[str, str, tuple[int, ...]]] = []
+    check = config_checks.check_network
 
-    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    check_config(merge(default, yaml.safe_load((ROOT / "config" / name).read_text())))
+    def record(name: str, entry: Any, dataset: str, attrs: Any) -> None:
+        calls.append((name, dataset, tuple(attrs["image_shape"])))
+        check(name, entry, dataset, attrs)
+
+    monkeypatch.setattr(config_checks, "check_network", record)
+    return calls
+
+
+def test_the_tiny_config_builds_every_network_on_the_datasets_it_runs_on(built: list) -> None:
+    load(TINY)
+    assert built == [("cnn", "qg", (3, 33, 33)), ("cnn", "own", (3, 16, 16)), ("resnet", "qg", (3, 33, 33)),
+                     ("nova", "nu", (2, 16, 16)), ("unet", "nu", (2, 16, 16)), ("unet_energy", "nu", (2, 16, 16)),
+                     ("nova_energy", "nu", (2, 16, 16)), ("loc_unet", "smlm", (1, 16, 16))]  # fmt: skip
+    built.clear()
+    load(TINY, networks=False)
+    assert built == []
+
+
+@pytest.mark.parametrize(("name", "models"), [("zoo.yaml", 13), ("smlm.yaml", 1)])
+def test_configs_merged_over_the_default_build_their_networks(built: list, name: str, models: int) -> None:
+    extra = read(name)
+    load(merge(read("config.yaml"), extra))
+    expected = {(m, d, (1, 24, 24) if d == "smlm" else (3, 33, 33))
+                for m, entry in extra["models"].items() for d in entry["datasets"]}  # fmt: skip
+    assert {b for b in built if b[0] in extra["models"]} == expected and len(expected) == models
+
+
+def test_check_config_takes_a_partial_config(built: list) -> None:
+    """Called directly (not through load), each entry is filled first: no seed, no split defaults needed."""
+    ds = {"source": "detector_sim", "tasks": ["segmentation"], "split": {"train": 0.6, "val": 0.2, "test": 0.2},
+          "generate": {"n_events_per_shard": 10}, "hit_images": {"n_pix": 16}}  # fmt: skip
+    check_config({"datasets": {"nu": ds}, "models": {"unet": {"arch": "unet", "task": "segmentation"}}})
+    assert built == [("unet", "nu", (2, 16, 16))]
+    with pytest.raises(ConfigError, match=r"'baselines.unet': 'unet' is the name of a network"):
+        check_config({"datasets": {"nu": ds}, "models": {"unet": {"arch": "unet", "task": "segmentation"}},
+                      "baselines": {"unet": {"kind": "pixel_cuts"}}})  # fmt: skip
 
 
 CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
@@ -57,6 +97,13 @@ CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
                             ["frame_images", "upsampling"]),
     "a loc_unet too deep for its frames": (lambda c: c["models"]["loc_unet"]["args"].update(depth=5),
                                            ["models.loc_unet", "16x16"]),
+    "an unknown kind of events": (lambda c: c["datasets"]["own"].update(events="clusters"),
+                                  ["datasets.own.events", "['jets', 'hits', 'frames']"]),
+    "the images of another kind of events": (lambda c: c["datasets"]["own"].update(events="hits"),
+                                             ["datasets.own.images", "not a key of source 'root_files', events"]),
+    "hits without class names": (lambda c: (c["datasets"]["own"].update(events="hits"),
+                                            c["datasets"]["own"].pop("images")),
+                                 ["datasets.own.class_names", "one class name per label value"]),
 }  # fmt: skip
 
 
@@ -66,18 +113,18 @@ def test_mistakes_name_the_key_and_the_choices(case: str) -> None:
     cfg = copy.deepcopy(TINY)
     edit(cfg)
     with pytest.raises(ConfigError) as info:
-        check_config(cfg)
+        load(cfg)
     for text in expected:
         assert text in str(info.value), str(info.value)
 
 
 def test_planned_attributes_are_those_of_the_files() -> None:
     """What the checks build networks for is what the rasterisers write (shape, channels, classes)."""
-    nu = planned_attrs(TINY["datasets"]["nu"])
+    nu = planned_attrs(fill_dataset(TINY["datasets"]["nu"]))
     assert nu["image_shape"] == (2, 16, 16) and nu["views"] == ["xz", "yz"]
     assert nu["class_names"] == ["nu_e CC", "nu_mu CC", "NC"]
-    smlm = planned_attrs(TINY["datasets"]["smlm"])
+    smlm = planned_attrs(fill_dataset(TINY["datasets"]["smlm"]))
     assert smlm["image_shape"] == (1, 16, 16) and smlm["upsampling"] == 4 and smlm["psf_sigma_nm"] == 102.0
     assert smlm["class_names"] == ["sparse", "medium", "dense", "filaments"]
-    qg = planned_attrs(TINY["datasets"]["qg"])
+    qg = planned_attrs(fill_dataset(TINY["datasets"]["qg"]))
     assert qg["image_shape"] == (3, 33, 33) and qg["class_names"] == ["gluon", "quark"]

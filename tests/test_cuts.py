@@ -18,6 +18,7 @@ from detcnn.baselines.cuts import (
     score_single_cut,
     threshold_at_efficiency,
 )
+from detcnn.config import fill_baseline
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
 
@@ -272,19 +273,36 @@ def test_single_cut_missing_observable():
         BASELINES["single_cut"].fit(images_of(obs, y), {"kind": "single_cut", "observables": ["girth"]}, [0.5])
 
 
-def test_cut_kinds_take_their_options_and_score_like_their_functions():
+def test_cut_kinds_take_their_filled_sections_and_score_like_their_functions():
     obs, y = uniform_2d(n=500)
     images = images_of(obs, y)
-    # 'grid' and 'n_targets' reach the rectangular fitter; other keys are ignored
-    cfg = {"kind": "rectangular_cuts", "observables": ["a", "b"], "grid": 4, "n_targets": 9, "label": "x"}
+    # 'grid' and 'n_targets' reach the rectangular fitter
+    cfg = fill_baseline({"kind": "rectangular_cuts", "observables": ["a", "b"], "grid": 4, "n_targets": 9})
     model = BASELINES["rectangular_cuts"].fit(images, cfg, [0.5])
     assert len(model["boxes"]) == 9  # targets 0.1, ..., 0.9; the working point 0.5 is one of them
     assert all(c is None or isinstance(c, float) for b in model["boxes"] for c in b["cuts"])
     assert BASELINES["rectangular_cuts"].fitted_numbers(model) == 2 * 9
     np.testing.assert_array_equal(BASELINES["rectangular_cuts"].predict(model, images)["score"],
                                   score_rectangular_cuts(model, obs))  # fmt: skip
-    # a single cut ignores the rectangular options
-    single = BASELINES["single_cut"].fit(images, {"kind": "single_cut", "observables": ["a"], "grid": 4}, [0.5])
+    # without them, the schema's defaults: 49 targets, 16 thresholds per observable
+    filled = fill_baseline({"kind": "rectangular_cuts", "observables": ["a", "b"]})
+    assert (filled["grid"], filled["n_targets"]) == (16, 49)
+    assert len(BASELINES["rectangular_cuts"].fit(images, filled, [0.5])["boxes"]) == 49
+    single = BASELINES["single_cut"].fit(images, fill_baseline({"kind": "single_cut", "observables": ["a"]}), [0.5])
     assert single["direction"] == -1
     np.testing.assert_array_equal(BASELINES["single_cut"].predict(single, images)["score"], -obs["a"])
     assert 0.5 < single["train_auc"] == BASELINES["single_cut"].train_metrics(single)["auc"]
+
+
+@pytest.mark.parametrize(("cfg", "message"), [
+    ({"kind": "single_cut", "observables": ["a"], "grid": 4},
+     "'baselines.cut.grid': not a key of baseline kind 'single_cut'; its keys: datasets, kind, observables"),
+    ({"kind": "rectangular_cuts", "observables": ["a", "b"], "label": "x"},
+     "'baselines.cut.label': unknown key; valid: datasets, grid, kind, n_targets, observables"),
+    ({"kind": "single_cut", "observables": ["a", "b"]}, "'baselines.cut.observables': ['a', 'b'] is too long"),
+    ({"kind": "rectangular_cuts"}, "'baselines.cut.observables': missing, and it has no default"),
+])  # fmt: skip
+def test_a_key_a_cut_kind_does_not_have_is_refused(cfg: dict, message: str):
+    with pytest.raises(ConfigError) as info:
+        fill_baseline(cfg, key="baselines.cut")
+    assert message in str(info.value)

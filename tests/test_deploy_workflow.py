@@ -47,7 +47,7 @@ def test_each_training_run_holds_its_parameters_and_test_metrics(workdir: Path) 
             assert test and all(run.data.metrics[k] == pytest.approx(v) for k, v in test.items()), name
             inputs = {d.dataset.name for d in run.inputs.dataset_inputs}
             assert f"{dataset}/train" in inputs, (name, inputs)
-        assert kinds == {"network", "cuts"}, dataset
+        assert kinds == {"network", "baseline"}, dataset
         assert any(headline in r.data.metrics for r in trainings.values()), dataset
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from detcnn.deploy.onnx_export import export_onnx, onnx_session, parity
-from detcnn.models import create_model, list_models, model_task
-from detcnn.training.data import InputScaling, OutputScaling, ScaledModel
+from detcnn.models import create_model, list_models, model_kind
+from detcnn.training.scaling import InputScaling, OutputScaling, ScaledModel
 
 # (input channels, image size, constructor arguments) per kind: small instances, the shapes of the tests
 # in test_models.py and test_smlm.py; nova_cvn takes its 3 channels as 3 views (a multi-view network).
@@ -24,7 +24,7 @@ MODEL_ARGS: dict[str, dict[str, object]] = {"nova_cvn": {"n_views": 3}}
 
 
 def _scaled(name: str) -> tuple[ScaledModel, int, int]:
-    channels, size, args = KIND_INPUT[model_task(name)]
+    channels, size, args = KIND_INPUT[model_kind(name)]
     torch.manual_seed(0)
     net = create_model(name, in_channels=channels, image_size=size, **args, **MODEL_ARGS.get(name, {}))
     gen = torch.Generator().manual_seed(1)

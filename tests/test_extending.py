@@ -17,6 +17,7 @@ from detcnn.io.images import ImageWriter
 from detcnn.stages import evaluate, init_tracking, report, train
 from detcnn.tasks import TASKS
 from tests import toy_binarise
+from tests.conftest import assert_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +68,8 @@ def test_a_task_in_one_module_trains_evaluates_and_reports(tmp_path: Path, monke
                csv=tmp_path / "report" / "comparison.csv", summary=tmp_path / "report" / "summary.json",
                figures=figures, dataset="pages", task="binarisation", n_bootstrap=20, seed=1)  # fmt: skip
     assert "| unet | network |" in table.read_text() and "foreground_fraction" in table.read_text()
-    assert figures["examples"].stat().st_size > 5_000 and evaluated["plot.png"].stat().st_size > 5_000
+    assert_figure(figures["examples"])
+    assert_figure(evaluated["plot.png"])
     assert json.loads((tmp_path / "report" / "summary.json").read_text())["models"]["unet"] == accuracy["value"]
 
 

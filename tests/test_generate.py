@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 import uproot
 
+from detcnn.generate import seeding, smlm_sim
+from detcnn.generate.lartpc import settings as lartpc_settings
+from detcnn.generate.lartpc.events import shard_seed as lartpc_seed
 from detcnn.generate.pythia_jets import JetSelection, generate_shard, shard_seed
 from detcnn.io.events import JET_BRANCHES, PART_BRANCHES
 
@@ -69,7 +72,28 @@ def test_gluon_sample_and_seeds(tmp_path: Path) -> None:
         assert np.all(f["events"]["label"].array(library="np") == 0)
     seeds = {shard_seed(1, s, k) for s in ("quark", "gluon") for k in range(50)}
     assert len(seeds) == 100, "every (sample, shard) gets its own seed"
-    assert shard_seed(1, "quark", 0) == shard_seed(1, "quark", 0)
+
+
+def test_shard_seeds_are_the_ones_the_files_were_made_with() -> None:
+    """Pinned seeds (:mod:`detcnn.generate.seeding`): a change here changes every generated file."""
+    assert [shard_seed(1, s, 3) for s in ("gluon", "quark")] == [1_000_007, 1_010_014]
+    assert [shard_seed(123456789, s, 3) for s in ("gluon", "quark")] == [559_370_371, 559_380_378]  # mod 9e8
+    assert [lartpc_seed(1, s, 3) for s in ("nue_cc", "numu_cc", "nc")] == [1_000_007, 1_010_014, 1_020_021]
+    assert lartpc_seed(123456789, "nc", 3) == 123_457_159_390_385
+    assert [smlm_sim.shard_seed(1, s, 3) for s in smlm_sim.SAMPLES] == [1_400_287, 1_410_294, 1_420_301, 1_430_308]
+    assert seeding.shard_seed(1, 0, 0, 5) == (1_000_003 % 5) + 1 == 4
+
+
+def test_numpy_sources_never_share_a_seed() -> None:
+    """The detector and microscope simulations both seed numpy: their shards' seeds are disjoint."""
+    lartpc = {lartpc_seed(b, s, k) for b in (0, 1, 7) for s in ("nue_cc", "numu_cc", "nc") for k in range(300)}
+    smlm = {smlm_sim.shard_seed(b, s, k) for b in (0, 1, 7) for s in smlm_sim.SAMPLES for k in range(300)}
+    assert len(lartpc) == 3 * 3 * 300 and len(smlm) == 3 * 4 * 300 and not lartpc & smlm
+    assert min(smlm_sim.STREAMS.values()) > max(lartpc_settings.SAMPLES.values())
+    with pytest.raises(ValueError, match=r"unknown sample 'top'; valid: \['gluon', 'quark'\]"):
+        shard_seed(1, "top", 0)
+    with pytest.raises(ValueError, match="unknown sample 'nue'"):
+        smlm_sim.shard_seed(1, "nue", 0)
 
 
 def test_bad_requests_fail_fast(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from detcnn.errors import InputError
 from detcnn.io.events import write_events
 from detcnn.physics.hit_images import HitImageSpec, hit_images
-from detcnn.physics.hit_observables import hit_observables
+from detcnn.physics.hit_observables import HIT_OBSERVABLES, ChargeViews, hit_observables
 from detcnn.rasterisers.hits import rasterise_hits
 
 QUIET = HitImageSpec(views=("xz", "yz"), n_pix=8, pitch_cm=2.0, margin_pix=1, noise_ke=0.0, threshold_ke=0.0)
@@ -84,6 +84,26 @@ def test_observables_of_a_line_and_a_blob() -> None:
     assert obs["dense_fraction"][0] == 0.0
     assert obs["dense_fraction"][1] == pytest.approx(9 / 25 + 12 / 25)  # inner 3x3 (8) + edge pixels (5)
     assert obs["start_charge"][0] == pytest.approx(20.0)  # the first pixel and its right neighbour
+
+
+def views_with_charge(views: ChargeViews) -> np.ndarray:
+    """Views with a pixel above threshold (an observable the table did not have)."""
+    return views.occupied.any(axis=(2, 3)).sum(axis=1).astype(np.float64)
+
+
+def test_a_new_hit_observable_is_one_function_and_one_table_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    charge = np.zeros((3, 2, 8, 8))
+    charge[0, 0, 4, 1:5] = 20.0  # one view
+    charge[1, :, 2:4, 2:4] = 30.0  # both views
+    before = hit_observables(charge, pitch_cm=3.0)
+    monkeypatch.setitem(HIT_OBSERVABLES, "views_with_charge", views_with_charge)
+    obs = hit_observables(charge, pitch_cm=3.0)
+    assert list(obs) == ["total_charge", "n_pixels", "length_cm", "width_cm", "dense_fraction", "start_charge",
+                         "views_with_charge"]  # fmt: skip
+    assert obs["views_with_charge"].tolist() == [1.0, 2.0, 0.0]
+    assert obs["n_pixels"].tolist() == [4.0, 8.0, 0.0] and obs["total_charge"].tolist() == [40.0, 120.0, 0.0]
+    for name, values in before.items():
+        assert obs[name].tobytes() == values.tobytes(), name
 
 
 def write_hits(

@@ -1,4 +1,4 @@
-"""ROC, AUC, rejection and bootstrap errors on synthetic cases with a known answer."""
+"""ROC, AUC and rejection on synthetic cases with a known answer (their bootstrap: tests/test_bootstrap.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from detcnn.evaluation.metrics import (
-    auc,
-    background_efficiency_at,
-    bootstrap_indices,
-    evaluate_with_bootstrap,
-    metric_functions,
-    paired_difference,
-    rejection_at,
-    roc,
-)
+from detcnn.evaluation.metrics import auc, background_efficiency_at, metric_functions, rejection_at, roc
 
 
 def gaussians(n: int, d: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,53 +106,3 @@ def test_metric_functions():
     fns2 = metric_functions([0.75, 0.9])
     assert fns2["rej_at_0.75"](HAND_Y, HAND_SCORE) == pytest.approx(4.0)
     assert fns2["rej_at_0.9"](HAND_Y, HAND_SCORE) == pytest.approx(2.5)
-
-
-def test_bootstrap_indices_reproducible():
-    a = bootstrap_indices(100, 20, seed=5)
-    b = bootstrap_indices(100, 20, seed=5)
-    c = bootstrap_indices(100, 20, seed=6)
-    assert a.shape == (20, 100)
-    assert a.min() >= 0 and a.max() < 100
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    # resampling with replacement: a resample of 100 has ~63 distinct events, never all 100 here
-    assert all(len(np.unique(row)) < 100 for row in a)
-
-
-def test_evaluate_with_bootstrap():
-    y, score = gaussians(200, 1.0, seed=3)
-    idx = bootstrap_indices(len(y), 60, seed=0)
-    metrics = metric_functions([0.5])
-    out = evaluate_with_bootstrap(y, score, metrics, idx)
-    assert set(out) == {"auc", "rej_at_0.5"}
-    assert out["auc"]["value"] == auc(y, score)
-    assert out["rej_at_0.5"]["value"] == rejection_at(y, score, 0.5)
-    assert out["auc"]["n_bootstrap"] == 60
-    # Hanley-McNeil std of an AUC of 0.76 with 200 + 200 events is ~0.024; the bootstrap should be near it
-    assert 0.01 < out["auc"]["err"] < 0.05
-    assert out["rej_at_0.5"]["err"] > 0
-
-
-def test_paired_difference_with_itself_is_zero():
-    y, score = gaussians(200, 1.0, seed=4)
-    idx = bootstrap_indices(len(y), 30, seed=0)
-    diff = paired_difference(y, score, score, auc, idx)
-    assert diff["value"] == 0.0
-    assert diff["err"] == 0.0
-
-
-def test_paired_difference_of_correlated_scores():
-    # two scores sharing most of their information: a = x + 0.1 n1, b = x + 0.1 n2 (x discriminating)
-    rng = np.random.default_rng(8)
-    y, x = gaussians(300, 1.0, seed=8)
-    a = x + 0.1 * rng.normal(size=len(x))
-    b = x + 0.1 * rng.normal(size=len(x))
-    idx = bootstrap_indices(len(y), 80, seed=1)
-    diff = paired_difference(y, a, b, auc, idx)
-    err = {name: evaluate_with_bootstrap(y, s, {"auc": auc}, idx)["auc"]["err"] for name, s in (("a", a), ("b", b))}
-    assert diff["value"] == pytest.approx(auc(y, a) - auc(y, b))
-    assert diff["err"] > 0
-    # the shared event fluctuations cancel in the paired difference: far below the quadrature sum
-    assert diff["err"] < 0.5 * math.hypot(err["a"], err["b"])
-    assert diff["significance"] == pytest.approx(diff["value"] / diff["err"])

@@ -1,4 +1,5 @@
-"""Every registered model: output shape, finite output, a gradient on every parameter, clear errors.
+"""Every registered model: its kind and dataset arguments, output shape, finite output, a gradient on every
+parameter, weights that round-trip through a saved state dict, clear errors.
 
 Classifiers take ``(N, 3, 33, 33)`` images; segmenters ``(N, n_views * 1, 16, 16)`` images (a multiple of
 ``2**depth`` = 8). ``MODEL_ARGS`` holds what a model needs beyond that to accept the input.
@@ -6,13 +7,16 @@ Classifiers take ``(N, 3, 33, 33)`` images; segmenters ``(N, n_views * 1, 16, 16
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
 from detcnn.errors import ConfigError
-from detcnn.models import create_model, list_models, model_task, register_model
-from detcnn.training.data import InputScaling
-from detcnn.training.network import build_model
+from detcnn.kinds import NetworkKind
+from detcnn.models import create_model, list_models, model_kind, model_takes, register_model
+from detcnn.training.network import build_model, network_args
+from detcnn.training.scaling import InputScaling
 
 ATTRS = {"channels": ["a", "b", "c"], "class_names": ["gluon", "quark"]}
 # nova_cvn groups its channels by view: the 3 test channels as 3 views of 1 channel (MicroBooNE's wire planes)
@@ -20,22 +24,56 @@ MODEL_ARGS: dict[str, dict[str, object]] = {"nova_cvn": {"n_views": 3}}
 SEGMENTER_ARGS: dict[str, object] = {"width": 4, "depth": 3, "n_views": 2, "in_channels": 2, "image_size": 16}
 
 
-def test_every_model_has_a_task_and_list_models_still_lists_them_all() -> None:
-    classifiers, segmenters = list_models(kind="classifier"), list_models(kind="segmenter")
+def test_every_model_has_a_kind_and_list_models_still_lists_them_all() -> None:
+    classifiers, segmenters = list_models(kind=NetworkKind.CLASSIFIER), list_models(kind="segmenter")
     assert {"nova_cvn", "resnet", "komiske_cnn"} <= set(classifiers)
-    assert segmenters == ["unet", "uresnet"] and list_models(kind="localiser") == ["loc_unet"]
+    assert segmenters == ["unet", "uresnet"] and list_models(kind=NetworkKind.LOCALISER) == ["loc_unet"]
     assert list_models() == sorted([*classifiers, *segmenters, "loc_unet"])
-    assert model_task("unet") == "segmenter" and model_task("nova_cvn") == "classifier"
+    assert model_kind("unet") is NetworkKind.SEGMENTER and model_kind("nova_cvn") is NetworkKind.CLASSIFIER
     with pytest.raises(ValueError, match="unknown model kind 'detector'; valid: classifier, segmenter, localiser"):
         list_models(kind="detector")
-    with pytest.raises(ValueError, match="unknown task 'regressor'"):
-        register_model("some_regressor", task="regressor")
+    with pytest.raises(ValueError, match="unknown model kind 'regressor'"):
+        register_model("some_regressor", kind="regressor")
+    with pytest.raises(ValueError, match=r"unknown dataset argument\(s\) \['n_channels'\]"):
+        register_model("some_net", kind=NetworkKind.CLASSIFIER, takes=("n_channels",))
+    assert "some_regressor" not in list_models() and "some_net" not in list_models()
+    with pytest.raises(ConfigError, match="unknown model 'vgg99'"):
+        model_kind("vgg99")
+
+
+def test_the_registration_says_which_dataset_arguments_a_model_takes() -> None:
+    """``n_views`` (detector views) and ``upsampling`` (a localisation's grid) go to the networks registered
+    as taking them, and only to those: a constructor that does not take one refuses it."""
+    assert [m for m in list_models() if model_takes(m, "n_views")] == ["nova_cvn", "unet", "uresnet"]
+    assert [m for m in list_models() if model_takes(m, "upsampling")] == ["loc_unet"]
+    attrs = {"channels": ["xz", "yz"], "views": ["xz", "yz"], "upsampling": 4}
+    assert network_args("unet", {"width": 4}, attrs, 16, 3) == {
+        "in_channels": 2, "num_classes": 3, "image_size": 16, "n_views": 2, "width": 4}  # fmt: skip
+    assert network_args("loc_unet", {}, attrs, 16, 3)["upsampling"] == 4
+    assert "n_views" not in network_args("resnet", {}, attrs, 16, 3)
+    with pytest.raises(ConfigError, match=r"bad arguments for model 'resnet'.*n_views"):
+        create_model("resnet", in_channels=2, num_classes=3, image_size=16, n_views=2)
+    with pytest.raises(ConfigError, match=r"bad arguments for model 'unet'.*upsampling"):
+        create_model("unet", in_channels=2, num_classes=3, image_size=16, upsampling=4)
+
+
+def _reloaded_and_fresh(name: str, model: torch.nn.Module, **kwargs: object) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """``model``'s weights saved and loaded (``weights_only``) into a new instance, and another instance
+    initialised from another seed; both in eval mode."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    torch.manual_seed(1)
+    reloaded, fresh = create_model(name, **kwargs), create_model(name, **kwargs)
+    reloaded.load_state_dict(torch.load(buffer, weights_only=True))
+    return reloaded.eval(), fresh.eval()
 
 
 @pytest.mark.parametrize("name", list_models(kind="classifier"))
 def test_every_model_trains(name: str) -> None:
     torch.manual_seed(0)
-    model = create_model(name, in_channels=3, num_classes=2, image_size=33, **MODEL_ARGS.get(name, {}))
+    kwargs = {"in_channels": 3, "num_classes": 2, "image_size": 33, **MODEL_ARGS.get(name, {})}
+    model = create_model(name, **kwargs)
     x = torch.rand(4, 3, 33, 33)
     out = model(x)
     assert out.shape == (4, 2)
@@ -46,10 +84,12 @@ def test_every_model_trains(name: str) -> None:
         assert torch.isfinite(p.grad).all(), pname
     assert any(p.grad.abs().sum() > 0 for p in model.parameters())
     model.eval()
+    reloaded, fresh = _reloaded_and_fresh(name, model, **kwargs)
     with torch.no_grad():
-        torch.testing.assert_close(model(x), model(x))
-    feats = model.forward_features(x)
-    torch.testing.assert_close(model.forward_head(feats), model(x))
+        out = model(x)
+        torch.testing.assert_close(reloaded(x), out, rtol=0, atol=0)  # the weights are the whole model
+        assert (fresh(x) - out).abs().max() > 1e-4, "another initialisation gives another output"
+        torch.testing.assert_close(model.forward_head(model.forward_features(x)), out)
 
 
 @pytest.mark.parametrize("name", list_models(kind="classifier"))
@@ -75,8 +115,11 @@ def test_every_segmenter_trains(name: str, upsample: str) -> None:
         assert torch.isfinite(p.grad).all(), pname
         assert p.grad.abs().sum() > 0, f"{name}: zero gradient for {pname}"
     model.eval()
+    reloaded, fresh = _reloaded_and_fresh(name, model, num_classes=3, upsample=upsample, **SEGMENTER_ARGS)
     with torch.no_grad():
-        torch.testing.assert_close(model(x), model(x))
+        out = model(x)
+        torch.testing.assert_close(reloaded(x), out, rtol=0, atol=0)  # the weights are the whole model
+        assert (fresh(x) - out).abs().max() > 1e-4, "another initialisation gives another output"
         regression = create_model(name, num_classes=1, **SEGMENTER_ARGS).eval()
         assert regression(x).shape == (4, 1, 2, 16, 16)
 
@@ -120,7 +163,7 @@ def test_the_size_check_is_a_config_error_naming_the_sizes_that_work() -> None:
 def test_duplicate_registration_is_an_error() -> None:
     with pytest.raises(ValueError, match="already registered"):
 
-        @register_model("resnet")
+        @register_model("resnet", kind=NetworkKind.CLASSIFIER)
         def another() -> torch.nn.Module:  # pragma: no cover - never called
             return torch.nn.Identity()
 

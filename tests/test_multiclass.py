@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from detcnn.evaluation.metrics import auc, bootstrap_indices, evaluate_with_bootstrap, paired_difference
+from detcnn.evaluation.bootstrap import bootstrap_indices, bootstrap_metrics, on_rows, paired
+from detcnn.evaluation.metrics import auc
 from detcnn.evaluation.multiclass import (
     accuracy,
     bootstrap_confusion,
@@ -139,11 +140,13 @@ def test_metric_closures_on_class_labels_and_bootstrap():
     p_nue = np.clip(0.5 * (y_big == 0) + rng.uniform(0, 0.6, 600), 0, 1)
     passed = (p_nue > 0.55).astype(float)
     idx = bootstrap_indices(600, 50, seed=1)
-    out = evaluate_with_bootstrap(y_big, p_nue, {"eff_at_pur_0.8": efficiency_at_purity_metric(0.8)}, idx)
+    out = bootstrap_metrics(y_big, p_nue, {"eff_at_pur_0.8": efficiency_at_purity_metric(0.8)}, idx)
     assert out["eff_at_pur_0.8"]["value"] == metric_value(y_big, p_nue, 0.8)
     assert out["eff_at_pur_0.8"]["err"] > 0
-    diff = paired_difference(y_big, p_nue, passed, efficiency_at_purity_metric(0.8), idx)
-    assert diff["value"] == pytest.approx(metric_value(y_big, p_nue, 0.8) - metric_value(y_big, passed, 0.8))
+    at = efficiency_at_purity_metric(0.8)
+    diff = paired(on_rows(at, y_big, p_nue), on_rows(at, y_big, passed), 600, idx)
+    assert diff.value == metric_value(y_big, p_nue, 0.8) - metric_value(y_big, passed, 0.8)
+    assert 0 < diff.err and diff.n_bootstrap == 50 and diff.n_nonfinite == 0
 
 
 def metric_value(y: np.ndarray, score: np.ndarray, purity: float) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from detcnn.physics.observables import OBSERVABLES, girth, jet_mass, jet_observables, multiplicity, pt_d
+from tests.toy_observables import lead_pt_fraction
 
 # Jet 0: pt 100 at (eta 0, phi 0) and pt 50 at (eta 0, phi 0.2).
 #   m^2 = 2 pt1 pt2 (cosh(deta) - cos(dphi)) = 2 * 100 * 50 * (1 - cos 0.2) = 10000 * 0.0199334 = 199.334
@@ -117,4 +118,27 @@ def test_jet_observables_dict():
     assert obs["mass"][0] == pytest.approx(math.sqrt(10000 * (1 - math.cos(0.2))), rel=1e-9)
     assert obs["mass"][1] == pytest.approx(0.0, abs=1e-3)
     np.testing.assert_allclose(obs["girth"], [4.0 / 45.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(obs["ptd"], [math.sqrt(12500.0) / 150.0, 1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_new_table_entry_is_computed_by_its_function(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line in OBSERVABLES: its values from its function (jet 0: 100 / 150, jet 1: its one constituent),
+    after the built-ins, which keep their numbers (from the fused kernel on numba)."""
+    arrays = {"pt": PT, "eta": ETA, "phi": PHI, "counts": COUNTS, "jet_eta": JET_ETA, "jet_phi": JET_PHI}
+    before = jet_observables(backend, **arrays)
+    monkeypatch.setitem(OBSERVABLES, "lead_fraction", lead_pt_fraction)
+    after = jet_observables(backend, **arrays)
+    assert list(after) == ["n_constituents", "mass", "girth", "ptd", "lead_fraction"]
+    np.testing.assert_allclose(after["lead_fraction"], [100.0 / 150.0, 1.0], rtol=1e-15)
+    for name, values in before.items():
+        assert after[name].tobytes() == values.tobytes(), name
+
+
+def test_a_replaced_built_in_is_not_taken_from_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fused kernel stands in for a table entry only while it is the built-in function."""
+    arrays = {"pt": PT, "eta": ETA, "phi": PHI, "counts": COUNTS, "jet_eta": JET_ETA, "jet_phi": JET_PHI}
+    monkeypatch.setitem(OBSERVABLES, "mass", lead_pt_fraction)
+    obs = jet_observables("numba", **arrays)
+    np.testing.assert_allclose(obs["mass"], [100.0 / 150.0, 1.0], rtol=1e-15)
     np.testing.assert_allclose(obs["ptd"], [math.sqrt(12500.0) / 150.0, 1.0], rtol=1e-12)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from detcnn.io.images import ImageWriter
-from detcnn.tasks import TASKS, plugin_of
+from detcnn.tasks import TASKS
 from detcnn.training.checkpoint import Checkpoint
 from detcnn.training.data import TensorSource
 from detcnn.training.device import GpuClaim, claim_gpus, seed_everything
@@ -55,7 +55,7 @@ def _train(dropout: float, resume_from: Checkpoint | None, stop_after: int | Non
     gen = seed_everything(4)
     args = {**MODEL["args"], "dropout": dropout}
     model, _ = build_model("komiske_cnn", args, ATTRS, 12, train.scaling())
-    plugin = plugin_of(TASKS["classification"], ATTRS, {})
+    plugin = TASKS["classification"].plugin(ATTRS, {})
     settings = TrainSettings(epochs=epochs, batch_size=32, lr=3e-3, patience=epochs, lr_schedule="cosine")
 
     def on_epoch(row: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detcnn.evaluation.metrics import bootstrap_indices
+from detcnn.evaluation.bootstrap import bootstrap_indices
 from detcnn.evaluation.segmentation import (
     bootstrap_confusions,
     bootstrap_nonempty_metrics,
@@ -95,6 +95,7 @@ def test_bootstrap_confusions_are_sums_of_resampled_events():
     samples = [nonempty_metrics(b)["purity_1"] for b in boot]
     assert out["purity_track"]["err"] == pytest.approx(np.std(samples, ddof=1))
     assert out["accuracy"]["n_bootstrap"] == 100
+    assert all(m["n_nonfinite"] == 0 for m in out.values())
 
 
 def test_bad_labels_and_shapes():

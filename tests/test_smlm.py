@@ -73,7 +73,8 @@ def test_baseline_localises_an_isolated_bright_emitter_within_a_tenth_of_a_pixel
 def test_fine_targets_and_decoding_round_trip() -> None:
     """Occupancy and offsets drawn from the emitter lists, decoded back to the positions exactly."""
     torch = pytest.importorskip("torch")
-    from detcnn.tasks.localisation import decode, fine_targets
+    from detcnn.tasks.localisation import decode
+    from detcnn.training.losses import fine_targets
 
     fine_nm, n_fine = 25.0, 16
     emitters = torch.tensor([[[110.0, 37.5, 900.0], [300.0, 260.0, 500.0], [np.nan, np.nan, np.nan]]])
@@ -90,10 +91,10 @@ def test_localiser_gradient_flows_through_the_task_loss() -> None:
     torch = pytest.importorskip("torch")
     import detcnn.models  # noqa: F401  (registers the networks)
     from detcnn.models.registry import create_model
-    from detcnn.tasks import TASKS, plugin_of
+    from detcnn.tasks import TASKS
 
     attrs = {"pixel_nm": 100.0, "upsampling": 4, "channels": ["photons"], "class_names": ["a"]}
-    plugin = plugin_of(TASKS["localisation"], attrs, {"pos_weight": 4.0})
+    plugin = TASKS["localisation"].plugin(attrs, {"pos_weight": 4.0})
     model = create_model("loc_unet", in_channels=1, num_classes=plugin.num_outputs, image_size=16, upsampling=4,
                         width=4, depth=1, head_width=8)  # fmt: skip
     x = torch.rand(2, 1, 16, 16) * 50

@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from detcnn.tasks import TASKS, get_task, plugin_of
-from detcnn.tasks.common import Plugin
+from detcnn.tasks import TASKS, get_task
 from detcnn.training.data import TensorSource, predict
 from detcnn.training.device import seed_everything
 from detcnn.training.loop import TrainSettings, fit
 from detcnn.training.losses import SegmentationLoss
 from detcnn.training.network import build_model
+from detcnn.training.plugin import Plugin
 
 ATTRS = {
     "channels": ["xz_charge", "yz_charge"],
@@ -66,7 +66,7 @@ class Split:
 
 
 def segmentation_plugin(y_pix: np.ndarray, args: dict | None = None) -> Plugin:
-    return plugin_of(TASKS["segmentation"], ATTRS, args or {}, Split(y_pix=y_pix), None)
+    return TASKS["segmentation"].plugin(ATTRS, args or {}, Split(y_pix=y_pix), None)
 
 
 def test_inverse_frequency_weights_and_empty_prediction() -> None:
@@ -160,7 +160,7 @@ def test_segmenter_and_regression_train_on_cuda_with_bf16() -> None:
     pred = predict(model, train, device, transform=task.predict)
     assert float(np.mean(pred[y_pix > 0] == y_pix[y_pix > 0])) > 0.95
     energy = TensorSource(X, (X / 30.0).astype(np.float32))  # a per-pixel target the network can learn
-    reg = plugin_of(TASKS["pixel_regression"], ATTRS, {}, Split(e_pix=energy.labels), None)
+    reg = TASKS["pixel_regression"].plugin(ATTRS, {}, Split(e_pix=energy.labels), None)
     model, _ = build_model("unet", {"width": 8, "depth": 2}, ATTRS, 16, energy.scaling(), TASKS["pixel_regression"],
                            reg)  # fmt: skip
     model, history = fit(model, energy, energy, reg, settings, device, seed_everything(0), progress=False)
@@ -198,7 +198,7 @@ def test_validation_metrics_are_the_test_metrics(name: str) -> None:
     (pred - true) / true in both; validation used to report its RMS about zero, 0.0866 here, not 0.0829.)"""
     task = TASKS[name]
     attrs, truth, out, expected = _known_case(name)
-    val = plugin_of(task, attrs, {}).score(truth, out)
+    val = task.plugin(attrs, {}).score(truth, out)
     test = task.metrics(truth, task.prediction(out, attrs), attrs, {}, np.zeros((0, len(truth)), dtype=np.int64))
     assert set(val) == set(task.VALIDATION) <= set(test)
     for metric, value in val.items():

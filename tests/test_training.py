@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from detcnn.io.images import ImageFile, ImageWriter
-from detcnn.tasks import TASKS, plugin_of
+from detcnn.tasks import TASKS
 from detcnn.training.data import H5Source, TensorSource, open_source, predict
 from detcnn.training.device import seed_everything
 from detcnn.training.loop import TrainSettings, fit
@@ -42,7 +42,7 @@ def test_fit_learns_and_keeps_the_best_epoch() -> None:
     model, _ = build_model("komiske_cnn", {"filters": [8, 8, 8], "dense": 16}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=6, batch_size=64, lr=3e-3, patience=2)
     seen: list[dict] = []
-    plugin = plugin_of(TASKS["classification"], ATTRS, {})
+    plugin = TASKS["classification"].plugin(ATTRS, {})
     model, history = fit(model, train, val, plugin, settings, torch.device("cpu"), gen, seen.append, progress=False)
     assert seen == history.rows
     assert history.rows[-1]["val/auc"] > 0.95
@@ -96,7 +96,7 @@ def test_training_on_the_gpu(amp: bool) -> None:
     model, _ = build_model("resnet", {"width": 8, "layers": [1, 1]}, ATTRS, 12, train.scaling())
     settings = TrainSettings(epochs=4, batch_size=64, lr=3e-3, patience=4, amp=amp)
     device = torch.device("cuda")
-    model, history = fit(model, train, val, plugin_of(TASKS["classification"], ATTRS, {}), settings, device,
+    model, history = fit(model, train, val, TASKS["classification"].plugin(ATTRS, {}), settings, device,
                          seed_everything(0), progress=False)  # fmt: skip
     assert next(model.parameters()).device.type == "cuda"
     assert history.rows[-1]["val/auc"] > 0.95
@@ -143,3 +143,21 @@ def test_a_limited_selection_spans_the_whole_split(tmp_path: Path) -> None:
         only = f.select([0, 2], 20)
         assert only.sum() == 20 and np.bincount(y[only], minlength=3).tolist() == [10, 0, 10]
         assert f.select(None, 1000).sum() == 300 and f.select(None, None) is None
+
+
+DETECTOR = {"channels": ["xz", "yz"], "views": ["xz", "yz"], "class_names": ["nu_e CC", "nu_mu CC", "NC"],
+            "pixel_class_names": ["empty", "track", "shower"], "pixel_nm": 100.0, "upsampling": 4}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "classes"),
+    [("classification", {}, None), ("segmentation", {}, None), ("pixel_regression", {}, None),
+     ("localisation", {}, None), ("energy_regression", {}, None),
+     ("energy_regression", {"classes": ["NC", "nu_e CC"]}, [2, 0])],
+)  # fmt: skip
+def test_the_events_a_task_trains_on_are_known_before_its_plugin(name: str, args: dict, classes: list | None) -> None:
+    """The train stage selects the train rows with ``used_classes`` and then builds the plug-in once, fitted
+    on those rows: both must name the same event classes."""
+    task = TASKS[name]
+    assert task.used_classes(DETECTOR, args) == classes
+    assert task.plugin(DETECTOR, args).classes == classes

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, snakemake, workflow_folder
+from tests.conftest import ROOT, assert_figure, snakemake, workflow_folder
 
 pytestmark = pytest.mark.workflow
 
@@ -46,7 +46,7 @@ def test_outputs_exist(workdir: Path) -> None:
     summary = json.loads((report / "summary.json").read_text())
     assert summary["paired_auc_difference"]["err"] > 0
     for plot in ("roc.png", "mean_images.png", "observables.png", "auc_vs_parameters.png", "examples.png"):
-        assert (report / plot).stat().st_size > 10_000
+        assert_figure(report / plot)
     # no temporary files left behind by the atomic writes
     assert not [p for p in (workdir / "results").rglob(".*") if p.is_file() and "mlflow" not in str(p)]
 
@@ -113,7 +113,7 @@ def test_neutrino_dataset_runs_every_task(workdir: Path) -> None:
         table = (report / "comparison.md").read_text()
         assert all(f"| {m} |" in table for m in models), (task, table)
         assert "paired bootstrap" in table
-        assert (report / "examples.png").stat().st_size > 10_000
+        assert_figure(report / "examples.png")
         names = set()
         for model in models:
             metrics = json.loads((workdir / f"results/eval/nu/{model}/metrics.json").read_text())
@@ -123,9 +123,11 @@ def test_neutrino_dataset_runs_every_task(workdir: Path) -> None:
         if task != "classification":
             assert len(names) == 1, f"{task}: networks and baselines must share metric names"
     summary = json.loads((workdir / "results/report/nu/classification/summary.json").read_text())
-    assert {"network_efficiency", "baseline_purity"} <= set(summary.get("efficiency_at_baseline_purity", {})) or (
-        "paired_auc_difference" in summary
-    )
+    at_purity = summary["efficiency_at_baseline_purity"]  # the nu_e headline: the network at the cuts' purity
+    assert at_purity["baseline"] == "nue_cuts" and 0 < at_purity["baseline_purity"] <= 1
+    assert 0 < at_purity["baseline_efficiency"] <= 1 and 0 <= at_purity["network_efficiency"] <= 1
+    assert at_purity["value"] == pytest.approx(at_purity["network_efficiency"] - at_purity["baseline_efficiency"])
+    assert at_purity["err"] > 0 and "paired_auc_difference" in summary
 
 
 def test_microscope_dataset_localises(workdir: Path) -> None:
@@ -151,7 +153,7 @@ def test_microscope_dataset_localises(workdir: Path) -> None:
     table = (report / "comparison.md").read_text()
     assert "| loc_unet |" in table and "| local_maxima |" in table and "highest density" in table
     for figure in ("versus_density.png", "super_resolution.png", "examples.png"):
-        assert (report / figure).stat().st_size > 10_000
+        assert_figure(report / figure)
 
 
 def _planned_jobs(dry_run_stdout: str) -> dict[str, int]:

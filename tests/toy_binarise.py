@@ -11,10 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, check_args
+from detcnn.evaluation.bootstrap import Metrics, bootstrap
+from detcnn.kinds import NetworkKind
+from detcnn.tasks.common import TargetStats, check_args, validation_score
+from detcnn.training.plugin import Plugin
 
 NAME = "binarisation"
-NETWORK = "segmenter"
+NETWORK = NetworkKind.SEGMENTER
 PIXEL_TRUTH = False
 HEADLINE = ("accuracy", True)
 VALIDATION = ("accuracy", "foreground_fraction")
@@ -37,6 +40,10 @@ def binarise(images: Any) -> Any:
     return out if isinstance(images, torch.Tensor) else out.numpy()
 
 
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    return None
+
+
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
     return TargetStats()
 
@@ -53,6 +60,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="X", num_outputs=2, loss=BinariseLoss(), truth=binarise,
         predict=lambda out, x: out.argmax(dim=1).to(torch.int8),
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
     )  # fmt: skip
 
 
@@ -68,8 +76,8 @@ def metrics(
     n = len(truth)
     right = (prediction["pred"] == truth).reshape(n, -1).mean(axis=1)
     fore = (prediction["pred"] == 1).reshape(n, -1).mean(axis=1)
-    return bootstrap_values(lambda rows: {"accuracy": float(right[rows].mean()),
-                                          "foreground_fraction": float(fore[rows].mean())}, n, indices)  # fmt: skip
+    return bootstrap(lambda rows: {"accuracy": float(right[rows].mean()),
+                                   "foreground_fraction": float(fore[rows].mean())}, n, indices)  # fmt: skip
 
 
 def plot(path: Path, name: str, kind: str, truth: np.ndarray, prediction: Mapping[str, np.ndarray],
@@ -84,9 +92,9 @@ def plot(path: Path, name: str, kind: str, truth: np.ndarray, prediction: Mappin
 def report(loaded: Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]], test: Any,
            figures: Mapping[str, Path], settings: Mapping[str, Any], indices: np.ndarray,
            ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    from detcnn.report.plots import _plt, _save
+    from detcnn.report.plots import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     truth = binarise(test.X[:3])
     fig, axes = plt.subplots(3, 2 + len(loaded), squeeze=False)
     for i in range(3):
@@ -94,5 +102,5 @@ def report(loaded: Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]], t
         axes[i, 1].imshow(truth[i, 0])
         for j, (_, arrays) in enumerate(loaded.values()):
             axes[i, 2 + j].imshow(arrays["pred"][i, 0])
-    _save(fig, figures["examples"])
+    save_figure(fig, figures["examples"])
     return {"models": {m: s["metrics"]["test/accuracy"]["value"] for m, (s, _) in loaded.items()}}, []

@@ -1,7 +1,8 @@
-"""The catalogue the workflow rules and the package share: sources and their samples, baseline kinds and their
-task, tasks and their report figures. Each entry is defined once, beside its code (one module per source in
-:mod:`detcnn.generate`, per baseline kind in :mod:`detcnn.baselines`, per task in :mod:`detcnn.tasks`, each
-listed in its package's table); this module only looks them up, so nothing is copied.
+"""The catalogue the workflow rules and the package share: sources and their samples, kinds of events and their
+observables, baseline kinds and their task, tasks and their report figures. Each entry is defined once, beside
+its code (one module per source in :mod:`detcnn.generate`, per kind of events in :mod:`detcnn.rasterisers`,
+per baseline kind in :mod:`detcnn.baselines`, per task in :mod:`detcnn.tasks`, each listed in its package's
+table); this module only looks them up, so nothing is copied.
 
 Torch-free: importing it imports neither torch nor Pythia (the Snakefile imports it at every parse).
 """
@@ -14,12 +15,11 @@ from typing import Any
 from detcnn.baselines import BASELINES, get_baseline
 from detcnn.errors import ConfigError
 from detcnn.generate import SOURCES, get_source
+from detcnn.rasterisers import RASTERISERS
 from detcnn.tasks import DEFAULT_TASK, TASKS, get_task
 
-__all__ = ["BASELINES", "SOURCES", "TASKS", "applies", "class_names", "entry_task", "event_kind", "samples",
-           "task_figures"]  # fmt: skip
-
-EVENT_KINDS = ("jets", "hits", "frames")
+__all__ = ["BASELINES", "RASTERISERS", "SOURCES", "TASKS", "applies", "class_names", "entries_on", "entry_task",
+           "event_kind", "observable_names", "runs_on", "samples", "task_figures"]  # fmt: skip
 
 
 def samples(ds: Mapping[str, Any]) -> tuple[str, ...]:
@@ -28,11 +28,19 @@ def samples(ds: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def event_kind(ds: Mapping[str, Any]) -> str:
-    """``"jets"`` or ``"hits"``: fixed by the source, or the ``events`` key of a dataset of the user's files."""
-    kind = get_source(ds.get("source", "pythia_jets")).EVENTS or ds.get("events", "jets")
-    if kind not in EVENT_KINDS:
-        raise ConfigError(f"events must be one of {list(EVENT_KINDS)}, got '{kind}'", key="events")
+    """The kind of events of a dataset (a key of :data:`RASTERISERS`: ``"jets"``, ``"hits"``, ``"frames"``):
+    fixed by the source, or the ``events`` key of a dataset of the user's files."""
+    source = get_source(ds["source"])
+    kind = source.EVENTS or ds.get("events", source.SCHEMA["events"]["default"])
+    if kind not in RASTERISERS:
+        raise ConfigError(f"events must be one of {list(RASTERISERS)}, got '{kind}'", key="events")
     return kind
+
+
+def observable_names(kind: str) -> tuple[str, ...]:
+    """The observables the image files of events of ``kind`` carry (its rasteriser's ``OBSERVABLES`` table),
+    in file order."""
+    return tuple(RASTERISERS[kind].OBSERVABLES)
 
 
 def class_names(ds: Mapping[str, Any]) -> list[str]:
@@ -41,20 +49,36 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 
 def entry_task(entry: Mapping[str, Any]) -> str:
-    """The task of a ``models`` entry (its ``task``) or a ``baselines`` entry (its kind's)."""
+    """The task of a ``models`` entry (its ``task``, the schema's default when it names none) or a
+    ``baselines`` entry (its kind's)."""
     if "kind" in entry:
         return get_baseline(entry["kind"]).TASK
     return entry.get("task", DEFAULT_TASK)
 
 
 def applies(entry: Mapping[str, Any], ds: Mapping[str, Any]) -> bool:
-    """Whether a models or baselines entry can run on dataset ``ds``: the dataset lists its task, and a
-    baseline kind for two classes (or for more) meets a dataset of two classes (or of more)."""
-    if entry_task(entry) not in ds.get("tasks", [DEFAULT_TASK]):
+    """Whether a models or baselines entry can run on the (filled) dataset ``ds``: the dataset lists its
+    task, and a baseline kind for two classes (or for more) meets a dataset of two classes (or of more)."""
+    if entry_task(entry) not in ds["tasks"]:
         return False
     wanted = get_baseline(entry["kind"]).CLASSES if "kind" in entry else None
-    n = len(class_names(ds))
-    return wanted is None or (wanted == "binary") == (n == 2)
+    return wanted is None or wanted.admits(len(class_names(ds)))
+
+
+def runs_on(entry: Mapping[str, Any], dataset: str, datasets: Mapping[str, Mapping[str, Any]],
+            task: str | None = None) -> bool:  # fmt: skip
+    """Whether a ``models`` or ``baselines`` entry runs on ``dataset`` (of the filled ``datasets``): the entry
+    lists it under ``datasets`` (or lists none: all of them) and :func:`applies` to it; of ``task`` only,
+    when given. The one answer to "what runs where", for the rules and the config checks."""
+    return (dataset in entry.get("datasets", list(datasets)) and applies(entry, datasets[dataset])
+            and task in (None, entry_task(entry)))  # fmt: skip
+
+
+def entries_on(entries: Mapping[str, Mapping[str, Any]], dataset: str, datasets: Mapping[str, Mapping[str, Any]],
+               task: str | None = None) -> list[str]:  # fmt: skip
+    """The names of ``entries`` (the ``models`` or the ``baselines`` section) that run on ``dataset``
+    (:func:`runs_on`), in config order."""
+    return [name for name, entry in entries.items() if runs_on(entry, dataset, datasets, task)]
 
 
 def task_figures(task: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from detcnn.config import parse_json_arg
 from detcnn.errors import ConfigError, InputError, Interrupted
+from detcnn.kinds import ModelKind
 
 Handler = Callable[[argparse.Namespace], Any]
 
@@ -104,7 +105,7 @@ def _fit_baseline(a: argparse.Namespace) -> Any:
     from detcnn.tracking import resolve_uri
 
     return fit_baseline.run(
-        train=a.train, cuts=a.cuts, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
+        train=a.train, model=a.model, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
         cfg=parse_json_arg(a.baseline_config, "baseline-config"), tracking_uri=resolve_uri(a.tracking_uri),
     )  # fmt: skip
 
@@ -114,7 +115,7 @@ def _evaluate(a: argparse.Namespace) -> Any:
     from detcnn.tracking import resolve_uri
 
     return evaluate.run(
-        model=a.model_file, kind=a.kind, test=a.test, history=a.history, scores=a.scores, metrics=a.metrics,
+        model=a.model_file, kind=ModelKind(a.kind), test=a.test, history=a.history, scores=a.scores, metrics=a.metrics,
         plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies, purities=a.purities,
         n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri),
         train_run=a.train_run,
@@ -124,7 +125,9 @@ def _evaluate(a: argparse.Namespace) -> Any:
 def _export(a: argparse.Namespace) -> Any:
     from detcnn.stages import export
 
-    return export.run(weights=a.weights, test=a.test, onnx=a.onnx, summary=a.summary, train_run=a.train_run)
+    return export.run(
+        weights=a.weights, test=a.test, onnx=a.onnx, summary=a.summary, train_run=a.train_run, threads=a.threads
+    )
 
 
 def _report(a: argparse.Namespace) -> Any:
@@ -146,44 +149,54 @@ def _models(a: argparse.Namespace) -> Any:
 
 def _catalogue(a: argparse.Namespace) -> Any:
     from detcnn import catalogue
-    from detcnn.models import list_models, model_task
+    from detcnn.models import list_models, model_kind
 
     return {
         "sources": {k: {"samples": list(m.SAMPLES), "events": m.EVENTS} for k, m in catalogue.SOURCES.items()},
         "tasks": {k: {"network": m.NETWORK, "figures": list(m.FIGURES), "headline": m.HEADLINE[0]}
                   for k, m in catalogue.TASKS.items()},
         "baselines": {k: m.TASK for k, m in catalogue.BASELINES.items()},
-        "models": {name: model_task(name) for name in list_models()},
+        "models": {name: model_kind(name) for name in list_models()},
     }  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detcnn", description=__doc__.split("\n")[0])
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    sub = p.add_subparsers(dest="command", required=True)
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Handler,
+    help: str,
+    *parents: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` run by ``handler``, with the shared flags of ``parents``."""
+    sp = sub.add_parser(name, help=help, parents=list(parents))
+    sp.set_defaults(handler=handler)
+    return sp
 
-    def cmd(name: str, handler: Handler, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, parents=list(parents))
-        sp.set_defaults(handler=handler)
-        return sp
 
-    g = cmd("generate", _generate, "generate one shard of events (ROOT) of a source", SEED)
+def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``generate`` (events of a source) and ``rasterise`` (events -> split image files)."""
+    g = _command(sub, "generate", _generate, "generate one shard of events (ROOT) of a source", SEED)
     g.add_argument("--source", required=True, help="a source (`detcnn catalogue` lists them)")
     g.add_argument("--sample", required=True)
     g.add_argument("--shard", type=int, required=True)
     g.add_argument("--generate-config", required=True, help="JSON of the dataset's 'generate' section")
     _path(g, "events", "stats")
 
-    r = cmd("rasterise", _rasterise, "ROOT jets or hits -> train/val/test image files (HDF5)", SEED, DATASET)
+    r = _command(sub, "rasterise", _rasterise, "ROOT jets or hits -> train/val/test image files (HDF5)", SEED,
+                 DATASET)  # fmt: skip
     _path(r, "inputs", nargs="+")
     _path(r, "train", "val", "test", "stats")
     r.add_argument("--dataset-config", required=True, help="JSON of the dataset's config section")
 
-    t = cmd("init-tracking", _init_tracking, "create the MLflow store before parallel jobs log to it")
+
+def _add_fit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``init-tracking``, ``train`` (a network) and ``fit-baseline`` (a cut-based baseline)."""
+    t = _command(sub, "init-tracking", _init_tracking, "create the MLflow store before parallel jobs log to it")
     t.add_argument("--uri", default=None, help="tracking URI (default: the SQLite store under results/)")
     _path(t, "marker")
 
-    tr = cmd("train", _train, "train a network on a dataset's train split", SEED, DATASET, THREADS, TRACKING)
+    tr = _command(sub, "train", _train, "train a network on a dataset's train split", SEED, DATASET, THREADS,
+                  TRACKING)  # fmt: skip
     _path(tr, "train", "val", "weights", "config", "history", "run")
     _path(tr, "checkpoint", required=False)
     tr.add_argument("--name", required=True, help="the model's name under 'models'")
@@ -192,32 +205,45 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--register-as", help="register the logged model under this name in the model registry")
     tr.add_argument("--system-metrics", action="store_true", help="log CPU, memory and GPU use to the run")
 
-    b = cmd("fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET, WORKING_POINTS,
-            TRACKING)  # fmt: skip
-    _path(b, "train", "cuts")
+    b = _command(sub, "fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET,
+                 WORKING_POINTS, TRACKING)  # fmt: skip
+    _path(b, "train", "model")
     b.add_argument("--name", required=True, help="the baseline's name under 'baselines'")
     b.add_argument("--baseline-config", required=True, help="JSON: {kind, observables, ...}")
 
-    e = cmd("evaluate", _evaluate, "score the test split with a network or a baseline", SEED, DATASET, THREADS,
-            TRACKING, WORKING_POINTS, EVALUATION, BOOTSTRAP)  # fmt: skip
+
+def _add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``evaluate`` (score the test split), ``export`` (ONNX) and ``report`` (tables and figures)."""
+    e = _command(sub, "evaluate", _evaluate, "score the test split with a network or a baseline", SEED, DATASET,
+                 THREADS, TRACKING, WORKING_POINTS, EVALUATION, BOOTSTRAP)  # fmt: skip
     _path(e, "model-file", "test", "scores", "metrics", "plot")
     _path(e, "history", "train-run", required=False)
-    e.add_argument("--kind", required=True, choices=["network", "cuts"])
+    e.add_argument("--kind", required=True, choices=[k.value for k in ModelKind])
     e.add_argument("--name", required=True, help="the model's or baseline's name")
 
-    x = cmd("export", _export, "a trained network as ONNX, checked with ONNX Runtime against PyTorch")
+    x = _command(sub, "export", _export, "a trained network as ONNX, checked with ONNX Runtime against PyTorch",
+                 THREADS)  # fmt: skip
     _path(x, "weights", "test", "onnx", "summary")
     _path(x, "train-run", required=False)
 
-    rp = cmd("report", _report, "comparison table and figures of every evaluated model of a dataset's task", SEED,
-             DATASET, BOOTSTRAP)  # fmt: skip
+    rp = _command(sub, "report", _report, "comparison table and figures of every evaluated model of a dataset's "
+                  "task", SEED, DATASET, BOOTSTRAP)  # fmt: skip
     _path(rp, "metrics", "scores", nargs="+")
     _path(rp, "test", "table", "csv", "summary")
     rp.add_argument("--task", required=True)
     rp.add_argument("--figure", type=_figure, action="append", metavar="NAME=PATH", help="one per figure of the task")
 
-    cmd("models", _models, "list the registered model names")
-    cmd("catalogue", _catalogue, "list the sources, tasks, baseline kinds and models")
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``detcnn`` parser: one subcommand per stage (each with its handler as ``handler``) and the listings."""
+    p = argparse.ArgumentParser(prog="detcnn", description=__doc__.split("\n")[0])
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_data_commands(sub)
+    _add_fit_commands(sub)
+    _add_result_commands(sub)
+    _command(sub, "models", _models, "list the registered model names")
+    _command(sub, "catalogue", _catalogue, "list the sources, tasks, baseline kinds and models")
     return p
 
 

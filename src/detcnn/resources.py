@@ -47,5 +47,5 @@ def job_threads(resources: Mapping[str, Any], stage: str, gpus: int = 0) -> int:
 
 
 def model_gpus(model: Mapping[str, Any]) -> int:
-    """The GPUs a ``models`` entry asks for (``train.gpus``)."""
-    return int((model.get("train") or {}).get("gpus", 0) or 0)
+    """The GPUs a (filled) ``models`` entry asks for (``train.gpus``)."""
+    return int(model["train"]["gpus"])

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from detcnn.kinds import ModelKind
+
 T = TypeVar("T")
 
 DEFAULT_STORE = "results/mlflow/mlflow.db"
@@ -241,11 +243,12 @@ def mlflow_run(
     retrying(mlflow.end_run, status="FINISHED")
 
 
-def shared_params(kind: str, arch: str, task: str, n_parameters: int, n_train: int) -> dict[str, Any]:
+def shared_params(kind: ModelKind, arch: str, task: str, n_parameters: int, n_train: int) -> dict[str, Any]:
     """The parameters every training run has, network or baseline, so that one runs table sorts them all:
-    ``kind`` (network or cuts), ``arch`` (the network's architecture or the baseline's kind), ``task``,
-    ``n_parameters`` (weights, or fitted numbers of the cuts), ``n_train`` (training events)."""
-    return {"kind": kind, "arch": arch, "task": task, "n_parameters": int(n_parameters), "n_train": int(n_train)}
+    ``kind`` (:class:`~detcnn.kinds.ModelKind`), ``arch`` (the network's architecture or the baseline's kind),
+    ``task``, ``n_parameters`` (weights, or numbers a baseline fitted), ``n_train`` (training events)."""
+    sizes = {"n_parameters": int(n_parameters), "n_train": int(n_train)}
+    return {"kind": ModelKind(kind).value, "arch": arch, "task": task, **sizes}
 
 
 def log_params_flat(tracker: Tracker, params: Mapping[str, Any], prefix: str = "") -> None:

@@ -1,26 +1,27 @@
-# Helpers and input functions shared by the rules. Validation first: a config that does not match
-# workflow/schemas/config.schema.yaml, or names an unknown source, task, baseline kind or network (or a
-# network that cannot take its dataset's images), stops the workflow before anything runs.
+# Helpers and input functions shared by the rules. The config first: detcnn.config.load validates it against
+# the schema the package composes (the common keys, and the keys of each source, kind of events, baseline
+# kind and task), fills its defaults and checks it, so a key that is not one of them, an unknown source,
+# task, baseline kind or network (or a network that cannot take its dataset's images) stops the workflow
+# before anything runs. The rules then read the filled config.
 # The tables (sources and their samples, tasks and their figures, baseline kinds and their task) come from
 # the package's catalogue: nothing here names a task, a source or a kind.
 import json
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from detcnn.catalogue import TASKS, applies, entry_task, samples, task_figures
-from detcnn.config_checks import check_config
-from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads, model_gpus
+from detcnn.catalogue import TASKS, entries_on, samples, task_figures
+from detcnn.config import load
 from detcnn.errors import ConfigError
+from detcnn.kinds import ModelKind
+from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads, model_gpus
 
 
-validate(config, schema="../schemas/config.schema.yaml")
-if workflow.is_main_process:  # once, where the workflow starts (a cluster job re-reads this file)
-    try:
-        check_config(config)
-    except ConfigError as exc:
-        raise WorkflowError(f"the config cannot run: {exc}") from None
+try:  # the networks are built once, where the workflow starts (a cluster job re-reads this file)
+    WORKFLOW_CONFIG = load(config, networks=workflow.is_main_process)
+except ConfigError as exc:
+    raise WorkflowError(f"the config cannot run: {exc}") from None
+config.update(WORKFLOW_CONFIG.plain)
 
 SEED = int(config["seed"])
 TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
@@ -45,24 +46,14 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def _entries(section, dataset, task):
-    """Names under 'models' or 'baselines' that run on ``dataset`` (for ``task`` only, when given)."""
-    ds = config["datasets"][dataset]
-    return [
-        name
-        for name, entry in config.get(section, {}).items()
-        if dataset in entry.get("datasets", list(config["datasets"]))
-        and applies(entry, ds)
-        and task in (None, entry_task(entry))
-    ]
-
-
 def networks(dataset, task=None):
-    return _entries("models", dataset, task)
+    """Names under 'models' that run on ``dataset`` (for ``task`` only, when given)."""
+    return entries_on(config["models"], dataset, config["datasets"], task)
 
 
 def baselines(dataset, task=None):
-    return _entries("baselines", dataset, task)
+    """Names under 'baselines' that run on ``dataset`` (for ``task`` only, when given)."""
+    return entries_on(config["baselines"], dataset, config["datasets"], task)
 
 
 def dataset_tasks(dataset):
@@ -71,11 +62,8 @@ def dataset_tasks(dataset):
 
 
 def model_kind(wildcards):
-    if wildcards.model in config.get("models", {}):
-        return "network"
-    if wildcards.model in config.get("baselines", {}):
-        return "cuts"
-    raise ValueError(f"'{wildcards.model}' is neither under 'models' nor under 'baselines' in the config")
+    """ModelKind.NETWORK for a name under 'models', ModelKind.BASELINE for one under 'baselines'."""
+    return WORKFLOW_CONFIG.model(wildcards.model).kind
 
 
 def all_reports():
@@ -114,14 +102,14 @@ def event_files(wildcards):
 
 
 def model_files(wildcards):
-    """The files the evaluation of a model reads: a network's weights and training history, or a baseline's cuts."""
-    if model_kind(wildcards) == "network":
+    """The files the evaluation of a model reads: a network's weights and training history, or a fitted baseline."""
+    if model_kind(wildcards) is ModelKind.NETWORK:
         return {
             "model": rules.train.output.weights.format(**wildcards),
             "history": rules.train.output.history.format(**wildcards),
             "run": rules.train.output.run.format(**wildcards),
         }
-    return {"model": rules.fit_baseline.output.cuts.format(**wildcards)}
+    return {"model": rules.fit_baseline.output.model.format(**wildcards)}
 
 
 def evaluation_files(dataset, task, output):

@@ -1,4 +1,4 @@
-# baselines and evaluate: cut baselines are fitted on train, then networks and baselines are scored on
+# baselines and evaluate: baselines are fitted on train, then networks and baselines are scored on
 # the same test events by the same evaluate rule, into the same file structure.
 
 
@@ -7,7 +7,7 @@ rule fit_baseline:
         train=rules.rasterise.output.train,
         store=ancient(rules.init_tracking.output.marker),
     output:
-        cuts="results/models/{dataset}/{model}/cuts.json",
+        model="results/models/{dataset}/{model}/baseline.json",
     params:
         baseline=lambda w: as_json(config["baselines"][w.model]),
         efficiencies=EFFICIENCIES,
@@ -20,7 +20,7 @@ rule fit_baseline:
     conda:
         ENV
     shell:
-        "detcnn fit-baseline --train {input.train} --cuts {output.cuts} --dataset {wildcards.dataset}"
+        "detcnn fit-baseline --train {input.train} --model {output.model} --dataset {wildcards.dataset}"
         " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
         " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
 

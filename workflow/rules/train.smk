@@ -62,11 +62,11 @@ rule export:
         summary="results/models/{dataset}/{model}/export.json",
     log:
         "logs/export/{dataset}/{model}.log",
-    threads: 1
+    threads: job_threads(config["resources"], "export")
     resources:
         **stage_resources("export"),
     conda:
         ENV
     shell:
         "detcnn export --weights {input.weights} --test {input.test} --train-run {input.run}"
-        " --onnx {output.onnx} --summary {output.summary} > {log} 2>&1"
+        " --onnx {output.onnx} --summary {output.summary} --threads {threads} > {log} 2>&1"

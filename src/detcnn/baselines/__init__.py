@@ -3,10 +3,14 @@ a network of the same task. One module per kind, each with the same names, and :
 table:
 
 - ``NAME``; ``TASK``: the task whose predictions it makes (a key of :data:`detcnn.tasks.TASKS`);
-  ``CLASSES``: ``"binary"`` (datasets of two classes only), ``"multiclass"`` (more than two) or None (any);
+  ``CLASSES``: a :class:`~detcnn.kinds.ClassCount` (``BINARY``: datasets of two classes only, ``MULTICLASS``:
+  of more) or None (any);
   ``PIXELS``: whether it reads the images and per-pixel truth (else the observables and event truth);
+  ``SCHEMA``: its config keys besides ``kind`` and ``datasets`` (JSON-schema properties with defaults and
+  descriptions, composed into the config schema by :func:`detcnn.config.schema`), and optionally
+  ``REQUIRED``, those it cannot do without;
 - ``fit(images, cfg, working_points)``: the JSON-able model from the train split (``images`` an
-  :class:`~detcnn.io.images.ImageSet`, ``cfg`` the baseline's config section);
+  :class:`~detcnn.io.images.ImageSet`, ``cfg`` the baseline's filled config section);
 - ``predict(model, images)``: the named prediction arrays of its task for every event of a split;
 - ``task_args(model)``: the task settings its predictions are judged by (target, classes);
 - ``fitted_numbers(model)``: how many numbers it fitted (its "parameters" in the tables);

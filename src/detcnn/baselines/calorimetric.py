@@ -1,4 +1,4 @@
-"""Baseline kind ``calorimetric``: the event energy (``target``, default the neutrino energy [GeV]) as a
+"""Baseline kind ``calorimetric``: the event energy (``target``, the energy regression's) as a
 calibration line in the event's summed charge, fitted on the train events of ``classes``
 (:mod:`detcnn.baselines.calibration`)."""
 
@@ -12,16 +12,20 @@ import numpy as np
 from detcnn.baselines.calibration import apply_calibration, fit_calibration
 from detcnn.baselines.common import event_rows, event_truth, train_section
 from detcnn.io.images import ImageSet
+from detcnn.tasks.energy_regression import ARGS_SCHEMA
 
 NAME = "calorimetric"
 TASK = "energy_regression"
 CLASSES = None
 PIXELS = False
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties): those of the energy regression it is
+#: judged as, with their defaults.
+SCHEMA: dict[str, Any] = {"target": ARGS_SCHEMA["target"], "classes": ARGS_SCHEMA["classes"]}
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
     rows = event_rows(images, cfg.get("classes"))
-    target = cfg.get("target", "nu_energy")
+    target = cfg["target"]
     model = fit_calibration(images.observables["total_charge"][rows], event_truth(images, target)[rows])
     return {**model, "target": target, "classes": cfg.get("classes")}
 
@@ -33,7 +37,7 @@ def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]
 
 def task_args(model: Mapping[str, Any]) -> dict[str, Any]:
     """The energy regression this calibration is judged as: its target and classes."""
-    return {"target": model.get("target", "nu_energy"), "classes": model.get("classes")}
+    return {"target": model["target"], "classes": model.get("classes")}
 
 
 def fitted_numbers(model: Mapping[str, Any]) -> int:

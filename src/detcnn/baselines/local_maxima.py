@@ -34,6 +34,15 @@ TASK = "localisation"
 CLASSES = None
 PIXELS = True
 N_THRESHOLDS = 24
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
+SCHEMA: dict[str, Any] = {
+    "windows": {"type": "array", "items": {"type": "integer", "minimum": 3}, "minItems": 1, "default": [3, 5, 7],
+                "description": "PSF-fit windows (odd, pixels per side) tried on train."},
+    "max_tune_frames": {"type": "integer", "minimum": 1, "default": 2000,
+                        "description": "Train frames the detection threshold and the window are tuned on."},
+    "psf_sigma_nm": {"type": "number", "exclusiveMinimum": 0,
+                     "description": "The PSF's Gaussian width [nm] (default the image file's: smlm_sim's optics)."},
+}  # fmt: skip
 
 
 def psf_sigma_px(images: ImageSet, cfg: Mapping[str, Any]) -> float:
@@ -151,18 +160,18 @@ def noise_level(dog: np.ndarray) -> float:
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
     """Tuned on at most ``max_tune_frames`` train frames, evenly spaced in file order (every sample): for
-    each fit ``window`` of ``windows`` (default 3, 5, 7 pixels), the detection threshold of the best Jaccard
+    each fit ``window`` of ``windows`` (pixels), the detection threshold of the best Jaccard
     index among ``N_THRESHOLDS`` multiples (0.25 to 15) of the filtered frames' noise (ThunderSTORM's default
     is 1.5); then the window of the best efficiency E (a wide window collects more of the PSF, and more of
     the neighbours' light)."""
     from detcnn.evaluation.localisation import frame_counts, scores
     from detcnn.tasks.localisation import TOLERANCE_NM
 
-    n = min(len(images.y), int(cfg.get("max_tune_frames", 2000)))
+    n = min(len(images.y), int(cfg["max_tune_frames"]))
     rows = np.linspace(0, len(images.y) - 1, n).round().astype(np.int64)  # spread over the file: every sample
     frames, truth = _frames(images)[rows], images.pixels["emitters"][rows]
     sigma, pixel_nm = psf_sigma_px(images, cfg), float(images.attrs["pixel_nm"])
-    windows = [int(w) for w in cfg.get("windows", (3, 5, 7))]
+    windows = [int(w) for w in cfg["windows"]]
     if not windows or min(windows) < 3 or any(w % 2 == 0 for w in windows):
         raise ConfigError(f"fit windows must be odd and at least 3 pixels, got {windows}", key="baselines.windows")
     dog = filtered(frames, sigma)

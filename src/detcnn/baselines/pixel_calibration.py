@@ -16,6 +16,7 @@ NAME = "pixel_calibration"
 TASK = "pixel_regression"
 CLASSES = None
 PIXELS = True
+SCHEMA: dict[str, Any] = {}  # no keys besides kind and datasets
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:

@@ -239,10 +239,15 @@ NAME = "pixel_cuts"
 TASK = "segmentation"
 CLASSES = None
 PIXELS = True
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
+SCHEMA: dict[str, Any] = {
+    "window": {"type": "integer", "minimum": 3, "default": 5,
+               "description": "Neighbourhood (pixels per side) of the local features."},
+}  # fmt: skip
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
-    return fit_pixel_cuts(charge_images(images), images.y_pix, window=int(cfg.get("window", 5)))
+    return fit_pixel_cuts(charge_images(images), images.y_pix, window=int(cfg["window"]))
 
 
 def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:

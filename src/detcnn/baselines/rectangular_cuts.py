@@ -11,17 +11,28 @@ import numpy as np
 from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_rectangular_cuts, score_rectangular_cuts
 from detcnn.io.images import ImageSet
+from detcnn.kinds import ClassCount
 
 NAME = "rectangular_cuts"
 TASK = "classification"
-CLASSES = "binary"
+CLASSES = ClassCount.BINARY
 PIXELS = False
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties), and those it needs.
+SCHEMA: dict[str, Any] = {
+    "observables": {"type": "array", "items": {"type": "string"}, "minItems": 2,
+                    "description": "The observables cut on (of the image file's; each side chosen on train)."},
+    "grid": {"type": "integer", "minimum": 2, "default": 16,
+             "description": "Thresholds per observable (signal quantiles) in the rectangular-cut search."},
+    "n_targets": {"type": "integer", "minimum": 2, "default": 49,
+                  "description": "Target signal efficiencies of the rectangular-cut search, evenly spaced in (0, 1)."},
+}  # fmt: skip
+REQUIRED = ("observables",)
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
     require_observables(images, cfg["observables"])
     model = fit_rectangular_cuts(images.observables, images.y, cfg["observables"], working_points,
-                                 grid=int(cfg.get("grid", 16)), n_targets=int(cfg.get("n_targets", 49)))  # fmt: skip
+                                 grid=int(cfg["grid"]), n_targets=int(cfg["n_targets"]))  # fmt: skip
     model["train_auc"] = train_auc(images, predict(model, images))
     return model
 

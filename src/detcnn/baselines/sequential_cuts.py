@@ -31,6 +31,7 @@ import numpy as np
 from detcnn.baselines.common import count_thresholds, no_task_args, signal_class, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
+from detcnn.kinds import ClassCount
 
 NU_E = 0
 DIRECTIONS: dict[str, int] = {">": 1, "<": -1}
@@ -101,6 +102,75 @@ def _passes(oriented: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return oriented >= cuts[None, :]
 
 
+def _signal_mask(y: np.ndarray, signal_class: int, n_events: int) -> tuple[np.ndarray, int]:
+    """``(n_events,)`` bool signal mask of the labels ``y`` and the number of signal events; InputError for a
+    shape mismatch or no signal."""
+    is_signal = np.asarray(y) == signal_class
+    if is_signal.shape != (n_events,):
+        raise InputError(f"y has shape {np.shape(y)}, the observables have {n_events} events")
+    n_sig = int(is_signal.sum())
+    if n_sig == 0:
+        raise InputError(f"no signal event (class {signal_class}) among the {n_events} train events",
+                         fix="check the labels and signal_class")  # fmt: skip
+    return is_signal, n_sig
+
+
+def _better_threshold(
+    oriented: np.ndarray, cuts_at: np.ndarray, k: int, is_signal: np.ndarray, n_sig: int, fom_fn: FigureOfMerit,
+    grid: np.ndarray,
+) -> float | None:  # fmt: skip
+    """The oriented threshold of cut ``k`` that maximises the figure of merit over the quantiles ``grid`` of
+    its observable among the events passing the other cuts (plus no cut and the current one), or None if
+    none strictly beats the current ``cuts_at[k]``. ``oriented`` ``(n_events, n_cuts)``, ``cuts_at`` ``(n_cuts,)``."""
+    passing = _passes(oriented, cuts_at)
+    others = np.all(np.delete(passing, k, axis=1), axis=1)
+    v = oriented[others, k]
+    candidates = np.unique(np.r_[-np.inf, cuts_at[k], np.quantile(v, grid) if len(v) else []])
+    s = _count_at_or_above(np.sort(v[is_signal[others]]), candidates)
+    b = _count_at_or_above(np.sort(v[~is_signal[others]]), candidates)
+    values = fom_fn(s.astype(np.float64), b.astype(np.float64), n_sig)
+    best = int(np.argmax(values))  # the loosest of equally good thresholds
+    current = values[np.searchsorted(candidates, cuts_at[k])]
+    return candidates[best] if values[best] > current + 1e-12 * abs(current) else None
+
+
+def _tune(
+    oriented: np.ndarray, is_signal: np.ndarray, n_sig: int, fom_fn: FigureOfMerit, n_passes: int, n_quantiles: int
+) -> tuple[np.ndarray, list[float]]:
+    """Sweep the cuts in order up to ``n_passes`` times (see module doc): the oriented thresholds
+    ``(n_cuts,)`` (-inf = no cut; keep ``oriented >= threshold``) and the figure of merit after each sweep."""
+    cuts_at = np.full(oriented.shape[1], -np.inf)
+    grid = np.linspace(0.0, 1.0, n_quantiles + 1)[1:-1]
+
+    def figure(selected: np.ndarray) -> float:
+        s = np.sum(selected & is_signal)
+        return float(fom_fn(np.array([s]), np.array([np.sum(selected) - s]), n_sig)[0])
+
+    history = []
+    for _ in range(n_passes):
+        moved = False
+        for k in range(len(cuts_at)):
+            better = _better_threshold(oriented, cuts_at, k, is_signal, n_sig, fom_fn, grid)
+            if better is not None:
+                cuts_at[k] = better
+                moved = True
+        history.append(figure(np.all(_passes(oriented, cuts_at), axis=1)))
+        if not moved:
+            break
+    return cuts_at, history
+
+
+def _cutflow(
+    oriented: np.ndarray, cuts_at: np.ndarray, is_signal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signal and selected events ``(n_cuts,)`` and the purity ``(n_cuts,)`` (NaN where nothing is left) after
+    each cut in order."""
+    cumulative = np.logical_and.accumulate(_passes(oriented, cuts_at), axis=1)  # (n_events, n_cuts)
+    s_cum = (cumulative & is_signal[:, None]).sum(axis=0)
+    n_cum = cumulative.sum(axis=0)
+    return s_cum, n_cum, np.where(n_cum > 0, s_cum / np.maximum(n_cum, 1), np.nan)
+
+
 def fit_sequential_cuts(
     observables: Mapping[str, np.ndarray],
     y: np.ndarray,
@@ -125,46 +195,11 @@ def fit_sequential_cuts(
         raise ConfigError(f"need n_passes >= 1 and n_quantiles >= 2, got {n_passes} and {n_quantiles}")
     names, directions = _parse_cuts(cuts)
     x = _columns(observables, names)
-    is_signal = np.asarray(y) == signal_class
-    if is_signal.shape != (len(x),):
-        raise InputError(f"y has shape {np.shape(y)}, the observables have {len(x)} events")
-    n_sig = int(is_signal.sum())
-    if n_sig == 0:
-        raise InputError(f"no signal event (class {signal_class}) among the {len(x)} train events",
-                         fix="check the labels and signal_class")  # fmt: skip
+    is_signal, n_sig = _signal_mask(y, signal_class, len(x))
     directions = [_auto_direction(x[:, k], is_signal) if d == "auto" else d for k, d in enumerate(directions)]
     oriented = x * np.array([DIRECTIONS[d] for d in directions])[None, :]
-    fom_fn = FIGURES_OF_MERIT[fom]
-    cuts_at = np.full(len(names), -np.inf)  # oriented thresholds: keep oriented >= cut
-    grid = np.linspace(0.0, 1.0, n_quantiles + 1)[1:-1]
-
-    def figure(selected: np.ndarray) -> float:
-        s = np.sum(selected & is_signal)
-        return float(fom_fn(np.array([s]), np.array([np.sum(selected) - s]), n_sig)[0])
-
-    history = []
-    for _ in range(n_passes):
-        moved = False
-        for k in range(len(names)):
-            passing = _passes(oriented, cuts_at)
-            others = np.all(np.delete(passing, k, axis=1), axis=1)
-            v = oriented[others, k]
-            candidates = np.unique(np.r_[-np.inf, cuts_at[k], np.quantile(v, grid) if len(v) else []])
-            s = _count_at_or_above(np.sort(v[is_signal[others]]), candidates)
-            b = _count_at_or_above(np.sort(v[~is_signal[others]]), candidates)
-            values = fom_fn(s.astype(np.float64), b.astype(np.float64), n_sig)
-            best = int(np.argmax(values))  # the loosest of equally good thresholds
-            current = values[np.searchsorted(candidates, cuts_at[k])]
-            if values[best] > current + 1e-12 * abs(current):
-                cuts_at[k] = candidates[best]
-                moved = True
-        history.append(figure(np.all(_passes(oriented, cuts_at), axis=1)))
-        if not moved:
-            break
-    cumulative = np.logical_and.accumulate(_passes(oriented, cuts_at), axis=1)  # (n_events, n_cuts)
-    s_cum = (cumulative & is_signal[:, None]).sum(axis=0)
-    n_cum = cumulative.sum(axis=0)
-    purity = np.where(n_cum > 0, s_cum / np.maximum(n_cum, 1), np.nan)
+    cuts_at, history = _tune(oriented, is_signal, n_sig, FIGURES_OF_MERIT[fom], n_passes, n_quantiles)
+    s_cum, n_cum, purity = _cutflow(oriented, cuts_at, is_signal)
     thresholds = [None if np.isinf(c) else float(DIRECTIONS[d] * c) for c, d in zip(cuts_at, directions, strict=True)]
     return {
         "kind": "sequential_cuts",
@@ -213,15 +248,30 @@ def score_sequential_cuts(model: Mapping[str, Any], observables: Mapping[str, np
 # ---------------------------------------------------------------------------------------------- baseline kind
 NAME = "sequential_cuts"
 TASK = "classification"
-CLASSES = "multiclass"
+CLASSES = ClassCount.MULTICLASS
 PIXELS = False
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
+SCHEMA: dict[str, Any] = {
+    "observables": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                    "description": "Observables cut on in this order, each on the side where the signal sits "
+                                   "(or 'cuts')."},
+    "cuts": {"type": "array", "minItems": 1,
+             "items": {"type": "object", "required": ["observable"], "additionalProperties": False, "properties": {
+                 "observable": {"type": "string", "description": "An observable of the image file."},
+                 "direction": {"type": "string", "enum": [*DIRECTIONS, "auto"], "default": "auto",
+                               "description": "Keep events above (>) or below (<) the threshold, or the side "
+                                              "where the signal sits (auto)."}}},
+             "description": "Ordered cuts with directions (instead of 'observables')."},
+    "fom": {"type": "string", "enum": list(FIGURES_OF_MERIT), "default": "eff_x_purity",
+            "description": "Figure of merit the thresholds maximise on train."},
+}  # fmt: skip
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
     """Thresholds of ``cfg['cuts']`` (or of ``cfg['observables']`` with automatic directions) on train."""
     cuts = cfg.get("cuts") or [{"observable": o, "direction": "auto"} for o in cfg["observables"]]
     return fit_sequential_cuts(images.observables, images.y, cuts, signal_class=signal_class(images),
-                               fom=cfg.get("fom", "eff_x_purity"))  # fmt: skip
+                               fom=cfg["fom"])  # fmt: skip
 
 
 def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:

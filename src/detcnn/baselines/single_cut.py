@@ -11,11 +11,18 @@ import numpy as np
 from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_single_cut, score_single_cut
 from detcnn.io.images import ImageSet
+from detcnn.kinds import ClassCount
 
 NAME = "single_cut"
 TASK = "classification"
-CLASSES = "binary"
+CLASSES = ClassCount.BINARY
 PIXELS = False
+#: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties), and those it needs.
+SCHEMA: dict[str, Any] = {
+    "observables": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1,
+                    "description": "The observable cut on (one of the image file's; the side is chosen on train)."},
+}  # fmt: skip
+REQUIRED = ("observables",)
 
 
 def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:

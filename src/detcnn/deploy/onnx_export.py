@@ -43,13 +43,15 @@ def onnx_session(path: str | os.PathLike[str], threads: int = 1) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def parity(model: torch.nn.Module, path: str | os.PathLike[str], images: np.ndarray) -> dict[str, float]:
-    """ONNX Runtime against PyTorch on ``images`` ``(n, C, H, W)``: the largest absolute difference of the
-    outputs and the largest relative to the output's scale (``max |y|``, at least 1)."""
+def parity(
+    model: torch.nn.Module, path: str | os.PathLike[str], images: np.ndarray, threads: int = 1
+) -> dict[str, float]:
+    """ONNX Runtime (``threads`` intra-op threads) against PyTorch on ``images`` ``(n, C, H, W)``: the largest
+    absolute difference of the outputs and the largest relative to the output's scale (``max |y|``, at least 1)."""
     x = np.ascontiguousarray(images, dtype=np.float32)
     with torch.no_grad():
         want = model.to("cpu").eval()(torch.from_numpy(x)).numpy()
-    (got,) = onnx_session(path).run(["output"], {"images": x})
+    (got,) = onnx_session(path, threads).run(["output"], {"images": x})
     diff = float(np.max(np.abs(got - want))) if want.size else 0.0
     scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
     return {"max_abs_diff": diff, "max_rel_diff": diff / scale, "n_images": len(x)}

@@ -11,7 +11,8 @@ over all thresholds ``c`` whose selection has purity >= the target, so a network
 baseline's pass/fail selection (a 0/1 score, two thresholds) are compared on the same footing.
 
 Every metric here that takes ``(y, score)`` is a :data:`detcnn.evaluation.metrics.Metric`, so it runs inside
-``evaluate_with_bootstrap`` and ``paired_difference``; :func:`efficiency_at_purity_metric` builds the closure.
+:func:`detcnn.evaluation.bootstrap.bootstrap_metrics` (and, through ``bootstrap.on_rows``, ``bootstrap.paired``);
+:func:`efficiency_at_purity_metric` builds the closure.
 For confusion-matrix metrics :func:`bootstrap_confusion` gives every bootstrap resample's matrix in one pass.
 """
 
@@ -110,7 +111,7 @@ def purity_efficiency_curve(is_signal: np.ndarray, score: np.ndarray) -> tuple[n
 def efficiency_at_purity(is_signal: np.ndarray, score: np.ndarray, purity: float) -> float:
     """Largest signal efficiency of a selection ``score >= c`` with purity >= ``purity`` (0.0 if none does).
 
-    NaN if there is no signal event (efficiency undefined; the bootstrap drops such resamples).
+    NaN if there is no signal event (efficiency undefined; the bootstrap counts such resamples apart).
     """
     if not 0.0 <= purity <= 1.0:
         raise ValueError(f"target purity must be in [0, 1], got {purity}")
@@ -172,6 +173,6 @@ def one_vs_rest_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 def one_vs_rest_auc_metric(k: int) -> Metric:
     """``f(y, proba) -> AUC of class k``, ``proba`` ``(n_events, K)``.
 
-    ``evaluate_with_bootstrap`` and ``paired_difference`` resample the rows of ``proba`` like any score.
+    ``bootstrap_metrics`` and ``paired`` resample the rows of ``proba`` like any score.
     """
     return lambda y, proba: float(one_vs_rest_auc(y, proba)[k])

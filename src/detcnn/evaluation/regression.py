@@ -1,7 +1,8 @@
 """Energy-regression metrics on relative residuals ``r = (pred - true) / true``: bias and resolution.
 
 * ``bias``: the median of r (robust to the one-sided tails of escaping energy); ``mean``: the mean of r.
-* ``rms``: the standard deviation of r about its mean (ROOT's ``TH1::GetRMS`` convention), tails included.
+* ``rms``: the standard deviation of r about its mean (ROOT's ``TH1::GetRMS`` convention, now ``GetStdDev``;
+  the key keeps ROOT's old name), tails included. Plots and sentences call it the standard deviation.
 * ``core_width``: half the width of the central 68.27 % interval of r, ``(q(84.135 %) - q(15.865 %)) / 2``.
   It equals sigma for a Gaussian and, unlike a Gaussian fit to the core, needs no binning, no fit range and
   no starting values, cannot fail to converge on a small bin or a bootstrap resample, and is the same number

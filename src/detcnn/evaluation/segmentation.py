@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from detcnn.evaluation.bootstrap import estimate
 from detcnn.evaluation.multiclass import safe_divide
 
 EMPTY = 0
@@ -79,8 +80,9 @@ def bootstrap_confusions(per_event: np.ndarray, indices: np.ndarray, chunk: int 
     """``(n_boot, K, K)`` confusions of resampled events.
 
     ``per_event``: ``(n_events, K, K)`` from :func:`event_confusions`; ``indices``: ``(n_boot, n_events)`` from
-    ``bootstrap_indices``. Each resample's event multiplicities ``(n_boot, n_events)`` times the flattened
-    per-event confusions (a matrix product, ``chunk`` resamples at a time to bound memory).
+    :func:`detcnn.evaluation.bootstrap.bootstrap_indices`. Each resample's event multiplicities
+    ``(n_boot, n_events)`` times the flattened per-event confusions (a matrix product, ``chunk`` resamples at a
+    time to bound memory).
     """
     per_event = np.asarray(per_event)
     indices = np.asarray(indices)
@@ -158,9 +160,9 @@ def bootstrap_nonempty_metrics(
     empty: int = EMPTY,
     class_names: Sequence[str] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``{metric: {"value", "err", "n_bootstrap"}}`` like ``evaluate_with_bootstrap``, from per-event confusions.
-
-    ``value`` on all events, ``err`` = std over the resamples (NaN resamples dropped).
+    """``{metric: {value, err, n_bootstrap, n_nonfinite}}`` as :func:`detcnn.evaluation.bootstrap.bootstrap` gives
+    them, from per-event confusions ``(n_events, K, K)`` and every resample's summed confusion at once: ``value`` on
+    all events, ``err`` over the resamples where the metric is defined (the others counted in ``n_nonfinite``).
     """
     boot = bootstrap_confusions(per_event, indices)
     total = np.asarray(per_event).sum(axis=0)
@@ -170,9 +172,4 @@ def bootstrap_nonempty_metrics(
     columns = [arrays["accuracy"][:, None], arrays["mean_iou"][:, None]]
     columns += [arrays[key][:, [j]] for j in range(total.shape[0] - 1) for key in ("efficiency", "purity", "iou")]
     samples = np.concatenate(columns, axis=1)  # (n_boot, n_metrics), same order as ``values``
-    out = {}
-    for col, name in enumerate(names):
-        finite = samples[np.isfinite(samples[:, col]), col]
-        err = float(np.std(finite, ddof=1)) if len(finite) > 1 else float("nan")
-        out[name] = {"value": values[name], "err": err, "n_bootstrap": len(indices)}
-    return out
+    return {name: estimate(values[name], samples[:, col]).as_dict() for col, name in enumerate(names)}

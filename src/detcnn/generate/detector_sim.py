@@ -7,8 +7,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from detcnn.config.schema import dataclass_properties
 from detcnn.generate.lartpc.settings import CLASS_NAMES, SimSettings
 from detcnn.generate.lartpc.settings import SAMPLES as SAMPLE_LABELS
+from detcnn.generate.schema import generate_section
 
 NAME = "detector_sim"
 SAMPLES = tuple(SAMPLE_LABELS)
@@ -18,17 +20,44 @@ TRUTH = (
     "nu_energy", "lepton_energy", "hadronic_energy", "dep_energy", "vtx_x", "vtx_y", "vtx_z",
     "n_pi0", "n_proton", "n_pion",
 )  # fmt: skip
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+#: The dataset keys it adds (JSON-schema properties): the ``generate`` section, the detector's settings with
+#: the defaults of :class:`~detcnn.generate.lartpc.settings.SimSettings`.
+SCHEMA: dict[str, Any] = {
+    "generate": generate_section("The detector simulation (docs/detector_sim.md).", {
+        "n_events_per_shard": {"type": "integer", "minimum": 1,
+                               "description": "Simulated events per shard and sample (nue_cc, numu_cc, nc)."},
+        "detector": {"type": "object", "additionalProperties": False, "default": {},
+                     "description": "Physics and detector settings.", "properties": dataclass_properties(SimSettings, {
+            "energy_mean": {**_POSITIVE, "description": "Mean neutrino energy [GeV] (Gamma spectrum)."},
+            "energy_shape": {**_POSITIVE, "description": "Shape of the Gamma energy spectrum."},
+            "energy_min": {**_POSITIVE, "description": "Lowest neutrino energy [GeV]."},
+            "energy_max": {**_POSITIVE, "description": "Highest neutrino energy [GeV]."},
+            "volume": {"type": "array", "items": _POSITIVE, "minItems": 3, "maxItems": 3,
+                       "description": "Active volume (L_x drift, L_y, L_z beam) [cm], MicroBooNE's."},
+            "fiducial_margin": {"type": "number", "minimum": 0,
+                                "description": "Vertices at least this far from every face [cm]."},
+            "track_step": {**_POSITIVE, "description": "Track step length [cm], one hit per step."},
+            "shower_granularity": {**_POSITIVE, "description": "Energy of one shower deposit [MeV]."},
+            "efield": {**_POSITIVE, "description": "Drift field [kV/cm] for recombination."},
+            "drift_velocity": {**_POSITIVE, "description": "Electron drift velocity [cm/us]."},
+            "lifetime": {**_POSITIVE, "description": "Electron lifetime [ms]."},
+            "diffusion": {"type": "boolean", "description": "Smear hits by longitudinal and transverse diffusion."},
+        })},
+    }, required=["n_events_per_shard"]),
+}  # fmt: skip
 
 
 def generate(
     out: str | os.PathLike[str], *, sample: str, shard: int, seed: int, cfg: Mapping[str, Any], progress: bool = True
 ) -> dict[str, Any]:
-    """Simulate ``cfg['n_events_per_shard']`` events of ``sample`` with the seed of this shard."""
+    """Simulate ``cfg['n_events_per_shard']`` events of ``sample`` with the seed of this shard (``cfg``: the
+    dataset's filled ``generate`` section)."""
     from detcnn.generate.lartpc.events import generate_hits_shard, shard_seed
 
     return generate_hits_shard(
         out, sample=sample, n_events=int(cfg["n_events_per_shard"]), seed=shard_seed(seed, sample, shard),
-        settings=SimSettings.from_config(cfg.get("detector")), progress=progress,
+        settings=SimSettings.from_config(cfg["detector"]), progress=progress,
     )  # fmt: skip
 
 
@@ -37,7 +66,8 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 
 def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
-    """The class names, the truth branches and the active volume [cm] of the simulated detector."""
-    lx, ly, lz = SimSettings.from_config(ds.get("generate", {}).get("detector")).volume
+    """The class names, the truth branches and the active volume [cm] of the simulated detector (``ds``: the
+    filled dataset section)."""
+    lx, ly, lz = SimSettings.from_config(ds["generate"]["detector"]).volume
     return {"class_names": list(CLASS_NAMES), "truth": TRUTH,
             "volume_cm": [[0.0, lx], [-ly / 2, ly / 2], [0.0, lz]]}  # fmt: skip

@@ -22,6 +22,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from detcnn.config.schema import dataclass_properties
+from detcnn.generate import seeding
+from detcnn.generate.schema import generate_section
 from detcnn.io.events import JET_CLASS_NAMES, write_events
 
 NAME = "pythia_jets"
@@ -34,6 +37,8 @@ PROCESSES = {
 LABELS = {"quark": 1, "gluon": 0}
 NEUTRINO_IDS = (12, 14, 16)
 MAX_PYTHIA_SEED = 900_000_000
+#: Seed stream of each sample (:mod:`detcnn.generate.seeding`): its place in the sorted process names.
+STREAMS = {sample: i for i, sample in enumerate(sorted(PROCESSES))}
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,35 @@ class JetSelection:
     radius: float = 0.4
 
 
+#: The recipe of the public sample (module doc): centre-of-mass energy, the hard process's pT range [GeV];
+#: and the events per Pythia batch.
+RECIPE = {"ecm": 14000.0, "pthat_min": 450.0, "pthat_max": 600.0, "batch_size": 400}
+#: The dataset keys it adds (JSON-schema properties): the ``generate`` section.
+SCHEMA: dict[str, Any] = {
+    "generate": generate_section("Event generation with Pythia 8 and fastjet.", {
+        "n_jets_per_shard": {"type": "integer", "minimum": 1, "default": 6000,
+                             "description": "Selected jets per shard and sample (quark, gluon)."},
+        "ecm": {"type": "number", "default": RECIPE["ecm"], "description": "Centre-of-mass energy [GeV]."},
+        "pthat_min": {"type": "number", "default": RECIPE["pthat_min"],
+                      "description": "Generator-level minimum pT of the hard 2->2 process [GeV]."},
+        "pthat_max": {"type": "number", "default": RECIPE["pthat_max"],
+                      "description": "Generator-level maximum pT of the hard process [GeV]."},
+        "batch_size": {"type": "integer", "minimum": 1, "default": RECIPE["batch_size"],
+                       "description": "Events per Pythia batch (clustered together by fastjet)."},
+        "jet": {"type": "object", "additionalProperties": False, "default": {}, "description": "Leading-jet selection.",
+                "properties": dataclass_properties(JetSelection, {
+                    "pt_min": {"type": "number", "description": "Minimum leading-jet pT [GeV]."},
+                    "pt_max": {"type": "number", "description": "Maximum leading-jet pT [GeV]."},
+                    "abs_y_max": {"type": "number", "description": "Maximum leading-jet |rapidity|."},
+                    "radius": {"type": "number", "exclusiveMinimum": 0, "description": "Anti-kt radius R."},
+                })},
+    }),
+}  # fmt: skip
+
+
 def shard_seed(base_seed: int, sample: str, shard: int) -> int:
-    """The Pythia seed of one shard: distinct per (sample, shard), reproducible from the config seed."""
-    sample_index = sorted(PROCESSES).index(sample)
-    return (int(base_seed) * 1_000_003 + sample_index * 10_007 + int(shard)) % MAX_PYTHIA_SEED + 1
+    """The Pythia seed (1 .. :data:`MAX_PYTHIA_SEED`) of one shard of ``sample``, from the config seed."""
+    return seeding.shard_seed(base_seed, seeding.stream_of(STREAMS, sample), shard, MAX_PYTHIA_SEED)
 
 
 def pythia_settings(sample: str, seed: int, *, ecm: float, pthat_min: float, pthat_max: float) -> list[str]:
@@ -174,17 +204,57 @@ class ShardStats:
         return self.n_jets / max(self.n_events, 1)
 
 
+def _next_jets(
+    pythia, batch_size: int, selection: JetSelection, wanted: int, stats: ShardStats
+) -> dict[str, ak.Array] | None:
+    """Generate one batch of ``batch_size`` events and return the branches of at most ``wanted`` selected
+    leading jets (those of :func:`leading_jets` plus jagged ``part_charge`` [e]), None if none passed; counts
+    the events and the Pythia seconds in ``stats``."""
+    t0 = time.perf_counter()
+    batch = pythia.nextBatch(batch_size)
+    stats.pythia_seconds += time.perf_counter() - t0
+    stats.n_events += len(batch)
+    particles = visible_final_state(batch)
+    kept, jets = leading_jets(particles, selection)
+    take = min(len(kept), wanted)
+    if take == 0:
+        return None
+    jets = {k: v[:take] for k, v in jets.items()}
+    pid = ak.to_numpy(ak.flatten(jets["part_id"]))
+    charge = ak.unflatten(charge_of(pid, pythia), ak.num(jets["part_id"]))
+    return {**jets, "part_charge": charge}
+
+
+def _jet_branches(pieces: list[dict[str, ak.Array]], label: int) -> dict[str, np.ndarray | ak.Array]:
+    """The jets file's branches (float32 momenta [GeV], int32 labels, charges and PDG ids) of the jets of
+    ``pieces`` one after the other, all of class ``label``."""
+    merged = {k: ak.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    return {
+        "jet_pt": ak.to_numpy(merged["jet_pt"]).astype(np.float32),
+        "jet_eta": ak.to_numpy(merged["jet_eta"]).astype(np.float32),
+        "jet_phi": ak.to_numpy(merged["jet_phi"]).astype(np.float32),
+        "jet_m": ak.to_numpy(merged["jet_m"]).astype(np.float32),
+        "label": np.full(len(merged["jet_pt"]), label, dtype=np.int32),
+        "part_pt": ak.values_astype(merged["part_pt"], np.float32),
+        "part_eta": ak.values_astype(merged["part_eta"], np.float32),
+        "part_phi": ak.values_astype(merged["part_phi"], np.float32),
+        "part_m": ak.values_astype(merged["part_m"], np.float32),
+        "part_charge": ak.values_astype(merged["part_charge"], np.int32),
+        "part_pid": ak.values_astype(merged["part_id"], np.int32),
+    }
+
+
 def generate_shard(
     path: str | os.PathLike[str],
     *,
     sample: str,
     n_jets: int,
     seed: int,
-    ecm: float = 14000.0,
-    pthat_min: float = 450.0,
-    pthat_max: float = 600.0,
+    ecm: float = RECIPE["ecm"],
+    pthat_min: float = RECIPE["pthat_min"],
+    pthat_max: float = RECIPE["pthat_max"],
     selection: JetSelection = JetSelection(),
-    batch_size: int = 400,
+    batch_size: int = RECIPE["batch_size"],
     progress: bool = True,
 ) -> ShardStats:
     """Generate events until ``n_jets`` leading jets pass ``selection``; write them to ``path`` (ROOT).
@@ -201,38 +271,16 @@ def generate_shard(
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{sample} seed {seed}", unit="jet", disable=not progress, mininterval=2.0)
     while stats.n_jets < n_jets:
-        t0 = time.perf_counter()
-        batch = pythia.nextBatch(batch_size)
-        stats.pythia_seconds += time.perf_counter() - t0
-        stats.n_events += len(batch)
-        particles = visible_final_state(batch)
-        kept, jets = leading_jets(particles, selection)
-        take = min(len(kept), n_jets - stats.n_jets)
-        if take == 0:
+        jets = _next_jets(pythia, batch_size, selection, n_jets - stats.n_jets, stats)
+        if jets is None:
             continue
-        jets = {k: v[:take] for k, v in jets.items()}
-        pid = ak.to_numpy(ak.flatten(jets["part_id"]))
-        charge = ak.unflatten(charge_of(pid, pythia), ak.num(jets["part_id"]))
-        pieces.append({**jets, "part_charge": charge})
+        take = len(jets["jet_pt"])
+        pieces.append(jets)
         stats.n_jets += take
         bar.update(take)
         bar.set_postfix(kept=f"{stats.kept_fraction:.1%}")
     bar.close()
-    merged = {k: ak.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    branches: dict[str, np.ndarray | ak.Array] = {
-        "jet_pt": ak.to_numpy(merged["jet_pt"]).astype(np.float32),
-        "jet_eta": ak.to_numpy(merged["jet_eta"]).astype(np.float32),
-        "jet_phi": ak.to_numpy(merged["jet_phi"]).astype(np.float32),
-        "jet_m": ak.to_numpy(merged["jet_m"]).astype(np.float32),
-        "label": np.full(stats.n_jets, LABELS[sample], dtype=np.int32),
-        "part_pt": ak.values_astype(merged["part_pt"], np.float32),
-        "part_eta": ak.values_astype(merged["part_eta"], np.float32),
-        "part_phi": ak.values_astype(merged["part_phi"], np.float32),
-        "part_m": ak.values_astype(merged["part_m"], np.float32),
-        "part_charge": ak.values_astype(merged["part_charge"], np.int32),
-        "part_pid": ak.values_astype(merged["part_id"], np.int32),
-    }
-    write_events(Path(path), branches)
+    write_events(Path(path), _jet_branches(pieces, LABELS[sample]))
     stats.total_seconds = time.perf_counter() - start
     return stats
 
@@ -240,12 +288,12 @@ def generate_shard(
 def generate(
     out: str | os.PathLike[str], *, sample: str, shard: int, seed: int, cfg: Mapping[str, Any], progress: bool = True
 ) -> dict[str, Any]:
-    """One shard of ``cfg['n_jets_per_shard']`` selected jets of ``sample`` (the dataset's ``generate``
+    """One shard of ``cfg['n_jets_per_shard']`` selected jets of ``sample`` (the dataset's filled ``generate``
     section ``cfg``), with the Pythia seed of this shard; returns the shard statistics and rates."""
     stats = generate_shard(
         out, sample=sample, n_jets=int(cfg["n_jets_per_shard"]), seed=shard_seed(seed, sample, shard),
         ecm=float(cfg["ecm"]), pthat_min=float(cfg["pthat_min"]), pthat_max=float(cfg["pthat_max"]),
-        selection=JetSelection(**cfg.get("jet", {})), batch_size=int(cfg.get("batch_size", 400)), progress=progress,
+        selection=JetSelection(**cfg["jet"]), batch_size=int(cfg["batch_size"]), progress=progress,
     )  # fmt: skip
     return {**stats.__dict__, "kept_fraction": stats.kept_fraction, "jets_per_s": stats.n_jets / stats.total_seconds,
             "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip

@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError
+from detcnn.generate import seeding
+from detcnn.generate.schema import generate_section
 from detcnn.physics.microscope import Camera, camera_frames, expected_frames
 
 NAME = "smlm_sim"
@@ -32,6 +35,10 @@ TREE_TITLE = ("detcnn SMLM frames: frame in ADU (n_pix x n_pix, pixel_nm per pix
               "frame corner (x along columns); em_photons in photons; density in emitters per um^2")  # fmt: skip
 MAX_SEED = 2**63 - 1
 N_FILAMENTS = 3
+#: First seed stream (:mod:`detcnn.generate.seeding`): the detector simulation, which also seeds numpy's
+#: generator, has the streams 0, 1, 2 (its sample labels); from 40 on, no shard repeats one of its seeds.
+FIRST_STREAM = 40
+STREAMS = {sample: FIRST_STREAM + i for i, sample in enumerate(SAMPLES)}
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,41 @@ class MicroscopeSettings(Camera):
             raise ConfigError(str(exc), key="generate.microscope") from None
 
 
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+#: The dataset keys it adds (JSON-schema properties): the ``generate`` section, the microscope's settings with
+#: the defaults of :class:`MicroscopeSettings`.
+SCHEMA: dict[str, Any] = {
+    "generate": generate_section("The microscope simulation (docs/smlm.md).", {
+        "n_frames_per_shard": {"type": "integer", "minimum": 1,
+                               "description": "Camera frames per shard and sample (sparse, medium, dense, filaments)."},
+        "microscope": {"type": "object", "additionalProperties": False, "default": {},
+                       "description": "Optics, camera and emitters.",
+                       "properties": dataclass_properties(MicroscopeSettings, {
+            "wavelength_nm": {**_POSITIVE, "description": "Emission wavelength [nm]; PSF width 0.21 lambda / NA."},
+            "numerical_aperture": {**_POSITIVE, "description": "Objective's numerical aperture."},
+            "pixel_nm": {**_POSITIVE, "description": "Camera pixel in the sample plane [nm]."},
+            "n_pix": {"type": "integer", "minimum": 4, "description": "Frame size [pixels per side]."},
+            "background": {"type": "number", "minimum": 0, "description": "Background [photons / pixel / frame]."},
+            "gain": {**_POSITIVE, "description": "Camera gain [ADU / photon]."},
+            "read_noise": {"type": "number", "minimum": 0, "description": "Gaussian read noise [ADU]."},
+            "offset": {"type": "number", "description": "Camera offset [ADU]."},
+            "photons_mean": {**_POSITIVE, "description": "Mean photons per emitter and frame (Gamma, shape 4)."},
+            "densities": {"type": "object", "additionalProperties": False,
+                          "description": "Emitters per um^2 of each sample.",
+                          "properties": {s: {**_POSITIVE, "default": DEFAULT_DENSITIES[s],
+                                             "description": f"Emitters per um^2 of the {s} sample."}
+                                         for s in SAMPLES}},
+            "filament_jitter_nm": {"type": "number", "minimum": 0,
+                                   "description": "Spread of the emitters around the filaments' axes [nm] (a "
+                                                  "label's size)."},
+        })},
+    }, required=["n_frames_per_shard"]),
+}  # fmt: skip
+
+
 def shard_seed(base_seed: int, sample: str, shard: int) -> int:
-    """The seed of one shard: distinct per (sample, shard), reproducible from the config seed."""
-    return (int(base_seed) * 1_000_003 + (SAMPLES.index(sample) + 40) * 10_007 + int(shard)) % MAX_SEED + 1
+    """The numpy seed of one shard of ``sample``, from the config seed (the sample's stream: :data:`STREAMS`)."""
+    return seeding.shard_seed(base_seed, seeding.stream_of(STREAMS, sample), shard, MAX_SEED)
 
 
 def filaments(base_seed: int, size_nm: float) -> np.ndarray:
@@ -143,6 +182,6 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
     """The class names and the camera (pixel size, gain, offset, PSF width) the frames rasteriser needs."""
-    settings = MicroscopeSettings.from_config(ds.get("generate", {}).get("microscope"))
+    settings = MicroscopeSettings.from_config(ds["generate"]["microscope"])
     return {"class_names": list(SAMPLES), "pixel_nm": settings.pixel_nm, "gain": settings.gain,
             "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.sigma_nm}  # fmt: skip

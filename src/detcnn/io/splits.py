@@ -77,8 +77,6 @@ def write_splits(
     """
     from tqdm import tqdm
 
-    from detcnn.io.events import BadFile
-
     if on_bad_file not in BAD_FILE_CHOICES:
         raise ConfigError(
             f"on_bad_file must be one of {list(BAD_FILE_CHOICES)}, got '{on_bad_file}'", key="on_bad_file"
@@ -92,30 +90,49 @@ def write_splits(
             writers[s] = stack.enter_context(ImageWriter(tmp, image_shape, {**attrs, "split": s}))
         bar = stack.enter_context(tqdm(desc=desc, unit=unit, disable=not progress))
         for path, chunks in files:
-            sizes, before = {s: w.n for s, w in writers.items()}, copy.deepcopy(stats)
-            states = [g.bit_generator.state for g in (rng, *rewind)]
-            try:
-                for chunk in chunks:
-                    _append(chunk, writers, split, rng, stats)
-                    bar.update(len(chunk.labels))
-            except BadFile as exc:
-                if on_bad_file != "skip":
-                    raise
-                for s, w in writers.items():
-                    w.truncate(sizes[s])
-                for g, st in zip((rng, *rewind), states, strict=True):
-                    g.bit_generator.state = st
-                stats = before
-                stats["skipped_files"].append({"file": str(path), "reason": str(exc)})
-                log.warning("skipped %s (on_bad_file: skip): %s", path, exc)
+            stats = _write_file(path, chunks, writers, split, (rng, *rewind), stats, bar, skip=on_bad_file == "skip")
         stats["n_skipped_files"] = len(stats["skipped_files"])
-        for s in SPLITS:
-            if stats["per_split"][s] == 0:
-                raise InputError(
-                    f"split '{s}' received no {unit}s", path=outputs[s],
-                    fix="generate more events or raise that split's fraction",
-                )  # fmt: skip
+        _check_filled(stats, outputs, unit)
     return stats
+
+
+def _write_file(
+    path: Path, chunks: Iterable[ChunkImages], writers: Mapping[str, ImageWriter], split: Mapping[str, float],
+    generators: Sequence[np.random.Generator], stats: dict[str, Any], bar: Any, *, skip: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Append the chunks of one input file (the split drawn from ``generators[0]``) and return the updated
+    ``stats``. If the file turns out bad (:class:`~detcnn.io.events.BadFile`) and ``skip``: truncate the
+    writers and rewind ``generators`` to where they were before it, and return the earlier stats with the
+    file listed as skipped; otherwise the error propagates."""
+    from detcnn.io.events import BadFile
+
+    sizes, before = {s: w.n for s, w in writers.items()}, copy.deepcopy(stats)
+    states = [g.bit_generator.state for g in generators]
+    try:
+        for chunk in chunks:
+            _append(chunk, writers, split, generators[0], stats)
+            bar.update(len(chunk.labels))
+    except BadFile as exc:
+        if not skip:
+            raise
+        for s, w in writers.items():
+            w.truncate(sizes[s])
+        for g, st in zip(generators, states, strict=True):
+            g.bit_generator.state = st
+        stats = before
+        stats["skipped_files"].append({"file": str(path), "reason": str(exc)})
+        log.warning("skipped %s (on_bad_file: skip): %s", path, exc)
+    return stats
+
+
+def _check_filled(stats: Mapping[str, Any], outputs: Mapping[str, str | os.PathLike[str]], unit: str) -> None:
+    """InputError naming the file of the first split that received no event (``stats['per_split']``)."""
+    for s in SPLITS:
+        if stats["per_split"][s] == 0:
+            raise InputError(
+                f"split '{s}' received no {unit}s", path=outputs[s],
+                fix="generate more events or raise that split's fraction",
+            )  # fmt: skip
 
 
 def _append(chunk: ChunkImages, writers: Mapping[str, ImageWriter], split: Mapping[str, float],

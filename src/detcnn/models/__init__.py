@@ -16,6 +16,6 @@ from detcnn.models import (  # noqa: F401  (registration side effects)
     uresnet,
     xception,
 )
-from detcnn.models.registry import TASKS, create_model, list_models, model_task, register_model
+from detcnn.models.registry import create_model, list_models, model_kind, model_takes, register_model
 
-__all__ = ["TASKS", "create_model", "list_models", "model_task", "register_model"]
+__all__ = ["create_model", "list_models", "model_kind", "model_takes", "register_model"]

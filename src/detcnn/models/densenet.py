@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.dense import DenseBlock, Transition
 from detcnn.models.layers import act_layer, is_identity_norm, norm_layer
@@ -64,7 +65,7 @@ class DenseNet(ImageClassifier):
         return self.final_act(self.final_norm(self.stages(self.stem(x))))
 
 
-@register_model("densenet")
+@register_model("densenet", kind=NetworkKind.CLASSIFIER)
 def densenet(**kwargs: object) -> DenseNet:
     """A small DenseNet-BC: dense blocks with growth rate and compressing transitions (Huang et al. 2017)."""
     return DenseNet(**kwargs)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size
 from detcnn.models.layers import act_layer, norm_layer_1d
 from detcnn.models.registry import register_model
@@ -51,7 +52,7 @@ class FullyConnectedNet(ImageClassifier):
         return self.hidden(self.flatten(x))
 
 
-@register_model("fully_connected")
+@register_model("fully_connected", kind=NetworkKind.CLASSIFIER)
 def fully_connected(**kwargs: object) -> FullyConnectedNet:
     """A multilayer perceptron on the flattened image (the fully-connected reference)."""
     return FullyConnectedNet(**kwargs)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.inception import InceptionModule
@@ -72,7 +73,7 @@ class InceptionNet(ImageClassifier):
         return self.stages(self.stem(x))
 
 
-@register_model("inception_net")
+@register_model("inception_net", kind=NetworkKind.CLASSIFIER)
 def inception_net(**kwargs: object) -> InceptionNet:
     """A small GoogLeNet of inception modules (Szegedy et al. 2015)."""
     return InceptionNet(**kwargs)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, dense_head
 from detcnn.models.layers import act_layer, norm_layer, same_padding
 from detcnn.models.registry import register_model
@@ -57,7 +58,7 @@ class KomiskeCNN(ImageClassifier):
         return self.features(x)
 
 
-@register_model("komiske_cnn")
+@register_model("komiske_cnn", kind=NetworkKind.CLASSIFIER)
 def komiske_cnn(**kwargs: object) -> KomiskeCNN:
     """The quark/gluon jet-image CNN (JHEP 01 (2017) 110)."""
     return KomiskeCNN(**kwargs)  # type: ignore[arg-type]

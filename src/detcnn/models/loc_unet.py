@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import check_image_size
 from detcnn.models.blocks.conv import ConvNormAct, double_conv
 from detcnn.models.blocks.unet_parts import UNetDecoder, UNetEncoder
@@ -71,7 +72,7 @@ class LocUNet(nn.Module):
         return self.head(self.decoder(self.encoder(x)))
 
 
-@register_model("loc_unet", task="localiser")
+@register_model("loc_unet", kind=NetworkKind.LOCALISER, takes=("upsampling",))
 def loc_unet(**kwargs: object) -> LocUNet:
     """U-Net with a sub-pixel convolution head: emitter detection and sub-pixel offsets per fine pixel."""
     return LocUNet(**kwargs)  # type: ignore[arg-type]

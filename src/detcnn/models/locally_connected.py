@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, dense_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.locally_connected import LocallyConnected2d
@@ -69,7 +70,7 @@ class LocallyConnectedNet(ImageClassifier):
         return self.local(self.stem(x))
 
 
-@register_model("locally_connected")
+@register_model("locally_connected", kind=NetworkKind.CLASSIFIER)
 def locally_connected(**kwargs: object) -> LocallyConnectedNet:
     """Convolutional stem + locally-connected (unshared-weight) layers + dense head, for centred jet images."""
     return LocallyConnectedNet(**kwargs)  # type: ignore[arg-type]

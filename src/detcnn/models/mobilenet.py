@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.separable import SeparableConv2d
@@ -75,7 +76,7 @@ class MobileNet(ImageClassifier):
         return self.blocks(self.stem(x))
 
 
-@register_model("mobilenet")
+@register_model("mobilenet", kind=NetworkKind.CLASSIFIER)
 def mobilenet(**kwargs: object) -> MobileNet:
     """MobileNet v1 with a width multiplier and optional squeeze-and-excitation (Howard et al. 2017)."""
     return MobileNet(**kwargs)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, check_view_channels, check_views, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.inception import inception_chain
@@ -126,7 +127,7 @@ class NovaCVN(ImageClassifier):
         return self.merge(torch.cat(self.view_features(x), dim=1))
 
 
-@register_model("nova_cvn")
+@register_model("nova_cvn", kind=NetworkKind.CLASSIFIER, takes=("n_views",))
 def nova_cvn(**kwargs: object) -> NovaCVN:
     """NOvA's multi-view inception classifier, one branch per view, merged late (Aurisano et al. 2016)."""
     return NovaCVN(**kwargs)  # type: ignore[arg-type]

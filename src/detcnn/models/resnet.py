@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.residual import BLOCKS
 from detcnn.models.layers import act_layer, norm_layer
@@ -61,7 +62,7 @@ class ResNet(ImageClassifier):
         return self.stages(self.stem(x))
 
 
-@register_model("resnet")
+@register_model("resnet", kind=NetworkKind.CLASSIFIER)
 def resnet(**kwargs: object) -> ResNet:
     """A small ResNet of basic (or, with ``block="bottleneck"``, bottleneck) blocks (He et al. 2016)."""
     return ResNet(**kwargs)  # type: ignore[arg-type]

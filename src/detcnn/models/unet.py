@@ -21,6 +21,7 @@ from __future__ import annotations
 from torch import nn
 
 from detcnn.errors import ConfigError
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageSegmenter, check_image_size, check_views
 from detcnn.models.blocks.unet_parts import LEVEL_BLOCKS, UNetDecoder, UNetEncoder
 from detcnn.models.blocks.upsample import UPSAMPLERS
@@ -68,7 +69,7 @@ class UNet(ImageSegmenter):
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 1)
 
 
-@register_model("unet", task="segmenter")
+@register_model("unet", kind=NetworkKind.SEGMENTER, takes=("n_views",))
 def unet(**kwargs: object) -> UNet:
     """U-Net: double 3x3 conv levels, max pooling, skip connections by concatenation (Ronneberger et al. 2015)."""
     return UNet(**kwargs)  # type: ignore[arg-type]

@@ -5,11 +5,12 @@ identification in the MicroBooNE liquid argon time projection chamber", PRD 99 (
 
 from __future__ import annotations
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.registry import register_model
 from detcnn.models.unet import UNet
 
 
-@register_model("uresnet", task="segmenter")
+@register_model("uresnet", kind=NetworkKind.SEGMENTER, takes=("n_views",))
 def uresnet(**kwargs: object) -> UNet:
     """U-ResNet: the U-Net with residual blocks at every level (MicroBooNE, Adams et al. 2019)."""
     return UNet(block="residual", model_name="uresnet", **kwargs)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detcnn.kinds import NetworkKind
 from detcnn.models.base import ImageClassifier, check_image_size, pooled_head
 from detcnn.models.blocks.conv import ConvNormAct
 from detcnn.models.blocks.separable import SeparableConv2d, XceptionBlock
@@ -68,7 +69,7 @@ class Xception(ImageClassifier):
         return self.exit_flow(self.middle_flow(self.entry_flow(self.stem(x))))
 
 
-@register_model("xception")
+@register_model("xception", kind=NetworkKind.CLASSIFIER)
 def xception(**kwargs: object) -> Xception:
     """A small Xception: separable convolutions with residual shortcuts (Chollet 2017)."""
     return Xception(**kwargs)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps the 
 
 #: Channel name -> code understood by the kernel.
 CHANNEL_CODES = {"charged_pt": 0, "neutral_pt": 1, "charged_multiplicity": 2, "total_pt": 3, "multiplicity": 4}
-#: Row order of :func:`observables` (the names of :data:`detcnn.physics.observables.OBSERVABLES`).
+#: Row order of :func:`observables`: the observables it fuses (:data:`detcnn.physics.observables.FUSED`).
 OBSERVABLE_ORDER = ("n_constituents", "mass", "girth", "ptd")
 AVAILABLE = njit is not None
 

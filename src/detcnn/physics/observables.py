@@ -71,24 +71,38 @@ def pt_d(pt: np.ndarray, counts: np.ndarray, owner: np.ndarray | None = None, **
     return np.sqrt(per_event_sum(pt * pt, owner, n)) / np.where(sum_pt > 0, sum_pt, 1.0)
 
 
-#: Observable name -> function; each takes keyword arrays (pt, eta, phi, counts, jet_eta, jet_phi, mt).
+#: Observable name -> function; each takes keyword arrays (pt, eta, phi, counts, jet_eta, jet_phi, mt, owner)
+#: and ignores the ones it does not need. A new observable is a function and a line here; the image files
+#: carry the observables in this order.
 OBSERVABLES: dict[str, Callable[..., np.ndarray]] = {
     "n_constituents": multiplicity,
     "mass": jet_mass,
     "girth": girth,
     "ptd": pt_d,
 }
+#: The observables the compiled kernel computes in one fused pass, in its row order
+#: (:data:`compiled.OBSERVABLE_ORDER`), each with the function it stands in for: a table entry that is still
+#: this function is taken from the kernel (the same numbers).
+FUSED: dict[str, Callable[..., np.ndarray]] = dict(
+    zip(compiled.OBSERVABLE_ORDER, (multiplicity, jet_mass, girth, pt_d), strict=True)
+)
 
 
 def jet_observables(backend: str = "auto", **arrays: np.ndarray) -> dict[str, np.ndarray]:
-    """All :data:`OBSERVABLES` of many jets: ``{name: (n_jets,) float64}``.
+    """Every :data:`OBSERVABLES` of many jets, in the table's order: ``{name: (n_jets,) float64}``.
 
-    ``backend``: "numba" (one fused pass per jet, :mod:`detcnn.physics.compiled`), "numpy" (the functions
-    above, the reference; the jet index is built once) or "auto" (numba when installed).
+    ``backend``: "numba" (the built-ins of :data:`FUSED` in one fused pass per jet,
+    :mod:`detcnn.physics.compiled`; any other entry by its function), "numpy" (every entry by its function,
+    the reference; the jet index is built once) or "auto" (numba when installed).
     """
-    if compiled.use_compiled(backend):
+    compiled_names = (
+        [n for n, fn in FUSED.items() if OBSERVABLES.get(n) is fn] if compiled.use_compiled(backend) else []
+    )
+    fused: dict[str, np.ndarray] = {}
+    if compiled_names:
         keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")
-        values = compiled.observables(*(arrays[k] for k in keys), mt=arrays.get("mt"))
-        return dict(zip(compiled.OBSERVABLE_ORDER, values, strict=True))
-    arrays.setdefault("owner", event_index(arrays["counts"]))
-    return {name: fn(**arrays) for name, fn in OBSERVABLES.items()}
+        rows = compiled.observables(*(arrays[k] for k in keys), mt=arrays.get("mt"))
+        fused = {n: row for n, row in zip(compiled.OBSERVABLE_ORDER, rows, strict=True) if n in compiled_names}
+    if len(fused) < len(OBSERVABLES):
+        arrays.setdefault("owner", event_index(arrays["counts"]))
+    return {name: fused[name] if name in fused else fn(**arrays) for name, fn in OBSERVABLES.items()}

@@ -1,10 +1,16 @@
 """Rasterisers: events of one kind (``jets``, ``hits`` or camera ``frames``) -> image files per split. One
-module per kind of event, each with the same names, and :data:`RASTERISERS`, the one table:
+module per kind of event, each with the same names, and :data:`RASTERISERS`, the one table (its keys are the
+kinds of events: a new kind is a module and a line here):
 
 - ``EVENTS``: the kind of events it reads (a source's ``EVENTS``, or a root_files dataset's ``events``);
+- ``OBSERVABLES``: the table of the per-event observables its files carry (name -> function, in file order;
+  a new observable is a function and a line there), the names the cut baselines may use;
+- ``SCHEMA``: the dataset keys of its kind of events (JSON-schema properties with defaults and descriptions:
+  its image section and ``chunk_size``), composed into the config schema by :func:`detcnn.config.schema`;
 - ``rasterise_dataset(inputs, outputs, ds, *, dataset, seed, config_hash, progress, **source_options)``:
   the ROOT files ``inputs`` -> the split files ``outputs`` (``{"train", "val", "test"}`` -> path), with the
-  settings of the dataset config ``ds``; returns the statistics for ``stats.json``;
+  settings of the filled dataset config ``ds`` and the source's options (how its files are read, class
+  names, truth, camera); returns the statistics for ``stats.json``;
 - ``planned_attrs(ds, source_options)``: the attributes and ``image_shape`` its files will have, known from the
   config before anything runs (the workflow checks networks against them);
 - ``check_config(ds)``: the dataset's reading settings (contract names, expressions, image settings), a

@@ -24,25 +24,30 @@ from detcnn.errors import ConfigError, InputError
 from detcnn.io.events import TREE_NAME, read_chunks
 from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
+from detcnn.physics.frame_observables import FRAME_OBSERVABLES, frame_observables
 from detcnn.physics.microscope import to_photons
 
 log = logging.getLogger(__name__)
 
 EVENTS = "frames"
+OBSERVABLES = FRAME_OBSERVABLES  # the observables its files carry (name -> function)
 CONTRACT = ("frame", "label", "density", "n_emitters", "em_x", "em_y", "em_photons")
-SETTINGS = {"upsampling": 4, "max_emitters": 64, "n_pix": 24, "chunk_frames": 2000}
-
-
-def settings(ds: Mapping[str, Any]) -> dict[str, int]:
-    """The ``frame_images`` section with its defaults; a ConfigError for an unknown key or a bad value."""
-    cfg = dict(ds.get("frame_images") or {})
-    unknown = sorted(set(cfg) - set(SETTINGS))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(SETTINGS)}", key="frame_images")
-    out = {**SETTINGS, **cfg}
-    if out["upsampling"] < 1 or out["max_emitters"] < 1:
-        raise ConfigError("upsampling and max_emitters must be at least 1", key="frame_images")
-    return {k: int(v) for k, v in out.items()}
+#: The dataset keys of a dataset of frames (JSON-schema properties): its images and localisation targets, and
+#: the frames read per chunk.
+SCHEMA: dict[str, Any] = {
+    "frame_images": {"type": "object", "additionalProperties": False, "default": {},
+                     "description": "How camera frames become images and localisation targets.", "properties": {
+        "upsampling": {"type": "integer", "minimum": 1, "default": 4,
+                       "description": "The localisation grid is this many times finer than the camera's."},
+        "max_emitters": {"type": "integer", "minimum": 1, "default": 64,
+                         "description": "Emitters a frame may hold (the truth array's width); a frame with more stops "
+                                        "the rasterise step."},
+        "n_pix": {"type": "integer", "minimum": 4, "default": 24,
+                  "description": "root_files frames - frame size when the source does not give it."},
+    }},
+    "chunk_size": {"type": "integer", "minimum": 1, "default": 2_000,
+                   "description": "Frames read per chunk while rasterising (bounds the memory)."},
+}  # fmt: skip
 
 
 def file_attrs(n_pix: int, pixel_nm: float, upsampling: int, class_names: Sequence[str], config_hash: str = "",
@@ -64,7 +69,8 @@ def file_attrs(n_pix: int, pixel_nm: float, upsampling: int, class_names: Sequen
 
 
 def check_config(ds: Mapping[str, Any]) -> None:
-    settings(ds)
+    """The branch mapping and the selection of the (filled) dataset section ``ds`` (a ConfigError before anything
+    runs)."""
     unknown = sorted(set(ds.get("branches") or {}) - set(CONTRACT))
     if unknown:
         raise ConfigError(f"no contract names {unknown} in a frames file; valid: {list(CONTRACT)}", key="branches")
@@ -72,7 +78,9 @@ def check_config(ds: Mapping[str, Any]) -> None:
 
 
 def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
-    cfg = settings(ds)
+    """The attributes and ``image_shape`` ``(1, H, W)`` the image files of the filled dataset config ``ds`` will
+    have; ``options``: the source's (camera, class names)."""
+    cfg = ds["frame_images"]
     n_pix = int(options.get("n_pix", cfg["n_pix"]))
     attrs = file_attrs(n_pix, float(options.get("pixel_nm", 100.0)), cfg["upsampling"],
                        options.get("class_names") or [], psf_sigma_nm=options.get("psf_sigma_nm"))  # fmt: skip
@@ -83,17 +91,19 @@ def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
     *, dataset: str, seed: int, config_hash: str, progress: bool = True, class_names: Sequence[str] = (),
     pixel_nm: float = 100.0, gain: float = 1.0, offset: float = 0.0, n_pix: int | None = None,
-    psf_sigma_nm: float | None = None,
+    psf_sigma_nm: float | None = None, **reading: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_frames` with the settings of the dataset config ``ds``; the class names and the
-    camera (pixel size [nm], gain [ADU / photon], offset [ADU], PSF width [nm]) come from the source."""
-    cfg = settings(ds)
+    """:func:`rasterise_frames` with the settings of the filled dataset config ``ds`` (``frame_images``,
+    ``split``, ``chunk_size``); the class names and the camera (pixel size [nm], gain [ADU / photon], offset
+    [ADU], PSF width [nm]) come from the source, and how its files are read (``reading``: ``tree``,
+    ``branches``, ``selection``, ``on_bad_file``; the defaults of :func:`rasterise_frames` for files a detcnn
+    source wrote)."""
+    cfg = ds["frame_images"]
     return rasterise_frames(
         inputs, outputs, split=ds["split"], seed=seed, config_hash=config_hash, dataset=dataset,
-        class_names=class_names or ds.get("class_names") or [], pixel_nm=pixel_nm, gain=gain, offset=offset,
-        upsampling=cfg["upsampling"], max_emitters=cfg["max_emitters"], branches=ds.get("branches"),
-        tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"), on_bad_file=ds.get("on_bad_file", "fail"),
-        step_size=cfg["chunk_frames"], progress=progress, psf_sigma_nm=psf_sigma_nm,
+        class_names=class_names, pixel_nm=pixel_nm, gain=gain, offset=offset, upsampling=cfg["upsampling"],
+        max_emitters=cfg["max_emitters"], step_size=int(ds["chunk_size"]), progress=progress,
+        psf_sigma_nm=psf_sigma_nm, **reading,
     )  # fmt: skip
 
 
@@ -141,8 +151,7 @@ def rasterise_frames(
             photons = to_photons(frames, offset, gain)[:, None]
             yield ChunkImages(
                 images=photons, labels=label,
-                observables={"total_photons": photons.sum(axis=(1, 2, 3), dtype=np.float64),
-                             "max_photons": photons.max(axis=(1, 2, 3)).astype(np.float64)},
+                observables=frame_observables(photons),
                 pixels={"emitters": padded_emitters(values, max_emitters, path)},
                 truth={t: np.asarray(ak.to_numpy(values[t]), np.float64) for t in ("density", "n_emitters")},
                 counters={"entries_read": n_read, "entries_selected": len(label),

@@ -18,25 +18,68 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
+from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.events import TREE_NAME, read_chunks
 from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
-from detcnn.physics.hit_images import HIT_LABELS, PIXEL_CLASSES, HitImageSpec, hit_images
-from detcnn.physics.hit_observables import hit_observables
+from detcnn.physics.hit_images import HIT_CHANNELS, HIT_LABELS, PIXEL_CLASSES, VIEWS, HitImageSpec, hit_images
+from detcnn.physics.hit_observables import HIT_OBSERVABLES, hit_observables
 
 log = logging.getLogger(__name__)
 
 HIT_FIELDS = ("x", "y", "z", "t", "e", "q", "label")
 HIT_BRANCHES = tuple(f"hit_{f}" for f in HIT_FIELDS)
 EVENTS = "hits"
+OBSERVABLES = HIT_OBSERVABLES  # the observables its files carry (name -> function)
 EMPTY_EVENTS = ("drop", "error")
+#: The dataset keys of a dataset of hits (JSON-schema properties): its views (the defaults of
+#: :class:`~detcnn.physics.hit_images.HitImageSpec`), what the rasteriser checks and drops, and the events read
+#: per chunk.
+SCHEMA: dict[str, Any] = {
+    "hit_images": {"type": "object", "additionalProperties": False, "default": {},
+                   "description": "How detector hits become multi-view images.", "properties": {
+        **dataclass_properties(HitImageSpec, {
+            "views": {"type": "array", "items": {"type": "string", "enum": list(VIEWS)}, "minItems": 1,
+                      "description": "Views - xz and yz (NOvA-like, columns along the beam z shared by both) or the "
+                                     "wire planes u, v (induction, +-60 degrees) and w (collection) of a "
+                                     "MicroBooNE-like TPC."},
+            "n_pix": {"type": "integer", "minimum": 4, "description": "Pixels per side of every view."},
+            "pitch_cm": {"type": "number", "exclusiveMinimum": 0, "description": "Pixel size (wire pitch) [cm]."},
+            "channels": {"type": "array", "items": {"type": "string", "enum": list(HIT_CHANNELS)}, "minItems": 1,
+                         "description": "Channels per view - collected charge [ke-] and optionally the "
+                                        "charge-weighted hit time [ns]."},
+            "margin_pix": {"type": "integer", "minimum": 0,
+                           "description": "Pixels of the window upstream of where the event begins."},
+            "start_quantile": {"type": "number", "minimum": 0, "maximum": 1,
+                               "description": "Where the event begins along the columns - this quantile of its "
+                                              "charge (0 = the first hit; a small quantile ignores a stray upstream "
+                                              "deposit)."},
+            "noise_ke": {"type": "number", "minimum": 0,
+                         "description": "Electronic noise per pixel (Gaussian sigma) [thousand electrons]."},
+            "threshold_ke": {"type": "number", "minimum": 0,
+                             "description": "Zero-suppression threshold per pixel [thousand electrons]; a MIP leaves "
+                                            "about 190 per 3 cm."},
+        }),
+        "volume_cm": {"type": "array", "minItems": 3, "maxItems": 3,
+                      "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+                      "description": "Active volume [[x_min, x_max], [y_min, y_max], [z_min, z_max]] in cm; every hit "
+                                     "must lie inside (default the source's: detector_sim's "
+                                     "generate.detector.volume)."},
+        "empty_events": {"type": "string", "enum": list(EMPTY_EVENTS), "default": "drop",
+                         "description": "Events with nothing to draw - dropped and counted per class in stats.json, "
+                                        "or an error."},
+    }},
+    "chunk_size": {"type": "integer", "minimum": 1, "default": 2_000,
+                   "description": "Events read per chunk while rasterising hits (bounds the memory)."},
+}  # fmt: skip
 
 
 def _check_hits(
@@ -87,9 +130,9 @@ def _check_hits(
 
 
 def spec_from_config(ds: Mapping[str, Any]) -> HitImageSpec:
-    """The view settings of a dataset's ``hit_images`` section (without the keys the rasteriser reads itself:
-    ``volume_cm``, ``empty_events``, ``chunk_events``)."""
-    img = {k: v for k, v in ds.get("hit_images", {}).items() if k not in ("volume_cm", "empty_events", "chunk_events")}
+    """The view settings of a (filled) dataset's ``hit_images`` section (without the keys the rasteriser reads
+    itself: ``volume_cm``, ``empty_events``)."""
+    img = {k: v for k, v in ds["hit_images"].items() if k not in ("volume_cm", "empty_events")}
     return HitImageSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in img.items()})
 
 
@@ -122,7 +165,7 @@ def check_config(ds: Mapping[str, Any]) -> None:
     truth = tuple(ds.get("truth") or ())
     wanted = ("label", *HIT_BRANCHES, *truth)
     unknown = sorted(set(ds.get("branches") or {}) - set(wanted))
-    if unknown and ds.get("source") == "root_files":
+    if unknown:
         raise ConfigError(f"no contract names {unknown} in a hits file; valid: {sorted(wanted)}", key="branches")
     BranchMap({**{b: b for b in wanted}, **(ds.get("branches") or {})}, ds.get("selection"))
 
@@ -138,19 +181,19 @@ def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str
 def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
     *, dataset: str, seed: int, config_hash: str, progress: bool = True, class_names: Sequence[str] = (),
-    truth: Sequence[str] = (), volume_cm: Sequence[Sequence[float]] | None = None,
+    truth: Sequence[str] = (), volume_cm: Sequence[Sequence[float]] | None = None, **reading: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_hits` with the settings of the dataset config ``ds`` (``hit_images``, ``split``,
-    ``branches``); the class names, truth branches and detector volume come from the source."""
-    img = ds.get("hit_images", {})
+    """:func:`rasterise_hits` with the settings of the filled dataset config ``ds`` (``hit_images``, ``split``,
+    ``chunk_size``); the class names, truth branches and detector volume come from the source, and how its
+    files are read (``reading``: ``tree``, ``branches``, ``selection``, ``on_bad_file``; the defaults of
+    :func:`rasterise_hits` for files a detcnn source wrote)."""
+    img = ds["hit_images"]
     if not class_names:
         raise ConfigError("a dataset of hits needs 'class_names' (one per label value)", key="class_names")
     return rasterise_hits(
         inputs, outputs, spec=spec_from_config(ds), class_names=class_names, split=ds["split"], seed=seed,
         config_hash=config_hash, dataset=dataset, volume_cm=img.get("volume_cm") or volume_cm, truth=truth,
-        branches=ds.get("branches"), tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"),
-        on_bad_file=ds.get("on_bad_file", "fail"), empty_events=img.get("empty_events", "drop"),
-        step_size=int(img.get("chunk_events", 2_000)), progress=progress,
+        empty_events=img["empty_events"], step_size=int(ds["chunk_size"]), progress=progress, **reading,
     )  # fmt: skip
 
 
@@ -186,64 +229,115 @@ def rasterise_hits(
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     if empty_events not in EMPTY_EVENTS:
         raise ConfigError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
-    wanted = ("label", *HIT_BRANCHES, *truth)
-    unknown = sorted(set(branches or {}) - set(wanted))
-    if unknown:
-        raise ConfigError(f"no contract names {unknown} in a hits file; valid: {sorted(wanted)}", key="branches")
-    names = {**{b: b for b in wanted}, **(branches or {})}
+    names = _contract_names(branches, truth)
     branch_map = BranchMap(names, selection)
-    volume = np.asarray(volume_cm, dtype=np.float64) if volume_cm is not None else None
-    if volume is not None and volume.shape != (3, 2):
-        raise ConfigError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
     readout_rng = np.random.default_rng([seed, 1])  # electronic noise; the split draws use their own stream
-    n_classes = len(class_names)
-    attrs = file_attrs(spec, class_names, config_hash, dataset)
+    reading = _Reading(spec, tuple(class_names), tuple(truth), names, _volume(volume_cm), empty_events, readout_rng)
 
     def file_chunks(path: Path) -> Iterator[ChunkImages]:
         for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
-            chunk = ak.zip(values, depth_limit=1)
-            _check_hits(path, chunk, names, volume, n_classes)
-            label = ak.to_numpy(chunk["label"]).astype(np.int64)
-            counts = ak.to_numpy(ak.num(chunk["hit_x"])).astype(np.int64)
-            no_hits = counts == 0
-            if np.any(no_hits) and empty_events == "error":
-                raise InputError(
-                    f"{int(no_hits.sum())} events have no hits", path=path, branch=names["hit_x"],
-                    fix="drop them, or set empty_events: drop to drop and count them",
-                )  # fmt: skip
-            keep = ~no_hits
-            sub = chunk[keep]
-            hits = {f: ak.to_numpy(ak.flatten(sub[f"hit_{f}"])) for f in HIT_FIELDS}
-            images = hit_images(hits, counts[keep], spec, readout_rng)
-            charge = images.X[:, :: len(spec.channels)]  # the charge channel of every view
-            visible = charge.reshape(len(charge), -1).max(axis=1) > 0
-            if not np.all(visible) and empty_events == "error":
-                raise InputError(
-                    f"{int((~visible).sum())} events have no pixel above threshold", path=path,
-                    fix="lower hit_images.threshold_ke, or set hit_images.empty_events: drop",
-                )  # fmt: skip
-            dropped = np.bincount(label[~keep], minlength=n_classes)
-            dropped[:n_classes] += np.bincount(label[keep][~visible], minlength=n_classes)
-            sel = np.flatnonzero(keep)[visible]
-            yield ChunkImages(
-                images=images.X[visible], labels=label[sel],
-                observables=hit_observables(charge[visible], spec.pitch_cm),
-                pixels={"y_pix": images.y_pix[visible], "e_pix": images.e_pix[visible]},
-                truth={t: ak.to_numpy(chunk[t])[sel].astype(np.float64) for t in truth},
-                counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside, "entries_read": n_read,
-                          "entries_selected": len(label),
-                          **{f"n_dropped/{c}": int(d) for c, d in zip(class_names, dropped, strict=True)}},
-            )  # fmt: skip
+            yield _chunk_images(path, ak.zip(values, depth_limit=1), n_read, reading)
 
     t_start = time.perf_counter()
     shape = (len(spec.channel_names), spec.n_pix, spec.n_pix)
     stats = write_splits(
-        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs, image_shape=shape, attrs=attrs, split=split,
-        seed=seed, desc=f"rasterise {dataset}", unit="event", progress=progress, on_bad_file=on_bad_file,
-        rewind=(readout_rng,),
+        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs, image_shape=shape,
+        attrs=file_attrs(spec, class_names, config_hash, dataset), split=split, seed=seed,
+        desc=f"rasterise {dataset}", unit="event", progress=progress, on_bad_file=on_bad_file,
+        rewind=(reading.readout_rng,),
     )  # fmt: skip
+    return _summarise(stats, dataset, time.perf_counter() - t_start)
+
+
+def _contract_names(branches: Mapping[str, str] | None, truth: Sequence[str]) -> dict[str, str]:
+    """Contract name -> branch or expression to read: the hit branches, ``label`` and the ``truth`` branches
+    as themselves unless ``branches`` maps them; a ConfigError for a name the contract does not have."""
+    wanted = ("label", *HIT_BRANCHES, *truth)
+    unknown = sorted(set(branches or {}) - set(wanted))
+    if unknown:
+        raise ConfigError(f"no contract names {unknown} in a hits file; valid: {sorted(wanted)}", key="branches")
+    return {**{b: b for b in wanted}, **(branches or {})}
+
+
+def _volume(volume_cm: Sequence[Sequence[float]] | None) -> np.ndarray | None:
+    """The active volume ``(3, 2)`` [cm] as an array (None: not checked); a ConfigError for another shape."""
+    volume = np.asarray(volume_cm, dtype=np.float64) if volume_cm is not None else None
+    if volume is not None and volume.shape != (3, 2):
+        raise ConfigError(f"volume_cm must be [[x_min, x_max], [y_min, y_max], [z_min, z_max]], got {volume_cm}")
+    return volume
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What every chunk of a dataset is read and drawn with (the arguments of :func:`rasterise_hits`);
+    ``readout_rng`` draws the electronic noise, chunk after chunk."""
+
+    spec: HitImageSpec
+    class_names: tuple[str, ...]
+    truth: tuple[str, ...]
+    names: Mapping[str, str]
+    volume: np.ndarray | None
+    empty_events: str
+    readout_rng: np.random.Generator
+
+
+def _chunk_images(path: Path, chunk: ak.Array, n_read: int, reading: _Reading) -> ChunkImages:
+    """One chunk of events (``n_read`` entries read from ``path``) checked and drawn: the images, per-pixel
+    and event truth and the observables of its drawable events, the counters (hits, hits outside the
+    windows, entries, dropped events per class)."""
+    spec, class_names, n_classes = reading.spec, reading.class_names, len(reading.class_names)
+    _check_hits(path, chunk, reading.names, reading.volume, n_classes)
+    label = ak.to_numpy(chunk["label"]).astype(np.int64)
+    counts = ak.to_numpy(ak.num(chunk["hit_x"])).astype(np.int64)
+    keep = _events_with_hits(path, counts, reading)
+    sub = chunk[keep]
+    hits = {f: ak.to_numpy(ak.flatten(sub[f"hit_{f}"])) for f in HIT_FIELDS}
+    images = hit_images(hits, counts[keep], spec, reading.readout_rng)
+    charge = images.X[:, :: len(spec.channels)]  # the charge channel of every view
+    visible = _visible_events(path, charge, reading.empty_events)
+    dropped = np.bincount(label[~keep], minlength=n_classes)
+    dropped[:n_classes] += np.bincount(label[keep][~visible], minlength=n_classes)
+    sel = np.flatnonzero(keep)[visible]
+    return ChunkImages(
+        images=images.X[visible], labels=label[sel],
+        observables=hit_observables(charge[visible], spec.pitch_cm),
+        pixels={"y_pix": images.y_pix[visible], "e_pix": images.e_pix[visible]},
+        truth={t: ak.to_numpy(chunk[t])[sel].astype(np.float64) for t in reading.truth},
+        counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside, "entries_read": n_read,
+                  "entries_selected": len(label),
+                  **{f"n_dropped/{c}": int(d) for c, d in zip(class_names, dropped, strict=True)}},
+    )  # fmt: skip
+
+
+def _events_with_hits(path: Path, counts: np.ndarray, reading: _Reading) -> np.ndarray:
+    """``(n_events,)`` bool: the events with at least one hit (an InputError for any other under
+    ``empty_events: error``)."""
+    no_hits = counts == 0
+    if np.any(no_hits) and reading.empty_events == "error":
+        raise InputError(
+            f"{int(no_hits.sum())} events have no hits", path=path, branch=reading.names["hit_x"],
+            fix="drop them, or set empty_events: drop to drop and count them",
+        )  # fmt: skip
+    return ~no_hits
+
+
+def _visible_events(path: Path, charge: np.ndarray, empty_events: str) -> np.ndarray:
+    """``(n_events,)`` bool: the events of charge images ``(n_events, n_views, H, W)`` with a pixel above
+    threshold (an InputError for any other under ``empty_events: error``)."""
+    visible = charge.reshape(len(charge), -1).max(axis=1) > 0
+    if not np.all(visible) and empty_events == "error":
+        raise InputError(
+            f"{int((~visible).sum())} events have no pixel above threshold", path=path,
+            fix="lower hit_images.threshold_ke, or set hit_images.empty_events: drop",
+        )  # fmt: skip
+    return visible
+
+
+def _summarise(stats: dict[str, Any], dataset: str, seconds: float) -> dict[str, Any]:
+    """The statistics of :func:`write_splits` with the kept and outside fractions and the time [s], logged
+    (a warning for dropped events)."""
     stats["kept_fraction"] = stats.get("entries_selected", 0) / max(stats.get("entries_read", 0), 1)
-    stats["seconds"] = time.perf_counter() - t_start
+    stats["seconds"] = seconds
     stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_hits", 0), 1)
     n_dropped = sum(v for k, v in stats.items() if k.startswith("n_dropped/"))
     if n_dropped:

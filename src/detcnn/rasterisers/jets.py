@@ -21,24 +21,49 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.events import JET_CLASS_NAMES, TREE_NAME, read_chunks
 from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics import compiled
-from detcnn.physics.jet_images import ImageSpec, jet_images
+from detcnn.physics.jet_images import AXES, CHANNELS, ImageSpec, jet_images
 from detcnn.physics.kinematics import event_index, rapidity, summed_rapidity
+from detcnn.physics.observables import OBSERVABLES as JET_OBSERVABLES
 from detcnn.physics.observables import jet_observables
 from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode
 
 log = logging.getLogger(__name__)
 
 EVENTS = "jets"
+OBSERVABLES = JET_OBSERVABLES  # the observables its files carry (name -> function)
 IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
 NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
 #: Contract names read when mapped (or present in our own files): masses, jet pT (leading jets), the
 #: constituents' jet index and a jet selection (jets per event).
 OPTIONAL = ("part_m", "jet_pt", "part_jet")
+#: The dataset keys of a dataset of jets (JSON-schema properties): its images (the defaults of
+#: :class:`~detcnn.physics.jet_images.ImageSpec`) and the entries read per chunk.
+SCHEMA: dict[str, Any] = {
+    "images": {"type": "object", "additionalProperties": False, "default": {}, "description": "How jets become images.",
+               "properties": dataclass_properties(ImageSpec, {
+        "n_pix": {"type": "integer", "minimum": 4, "description": "Pixels per side."},
+        "half_width": {"type": "number", "exclusiveMinimum": 0,
+                       "description": "The image covers [-half_width, half_width] in Delta eta and Delta phi."},
+        "channels": {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}, "minItems": 1,
+                     "description": "Image channels (\"colours\"); pT channels in GeV, multiplicities in counts."},
+        "rotate": {"type": "boolean", "description": "Rotate the principal axis of each jet to vertical."},
+        "flip": {"type": "boolean", "description": "Reflect each jet so its hardest quadrant is the upper right one."},
+        "normalise": {"type": "string", "enum": ["none", "pt_sum"],
+                      "description": "pt_sum divides the pT channels by the jet's pT inside the image."},
+        "axis": {"type": "string", "enum": list(AXES),
+                 "description": "The image's longitudinal axis - the constituents' rapidity (massive, from part_m; "
+                                "the clustering's and the public sample's axis) or their pseudorapidity."},
+    })},
+    "chunk_size": {"type": "integer", "minimum": 1, "default": 20_000,
+                   "description": "Entries (jets, or events of several jets) read per chunk while rasterising "
+                                  "(bounds the memory)."},
+}  # fmt: skip
 
 
 def chunk_arrays(chunk: Any, axis: str = "rapidity") -> dict[str, np.ndarray]:
@@ -120,8 +145,8 @@ def _check_chunk(path: Path, arrays: Mapping[str, np.ndarray], branches: Mapping
 
 
 def spec_from_config(ds: Mapping[str, Any]) -> ImageSpec:
-    """The image settings of a dataset's ``images`` section."""
-    img = dict(ds.get("images", {}))
+    """The image settings of a (filled) dataset's ``images`` section."""
+    img = dict(ds["images"])
     if "channels" in img:
         img["channels"] = tuple(img["channels"])
     try:
@@ -162,15 +187,18 @@ def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str
 
 def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
-    *, dataset: str, seed: int, config_hash: str, progress: bool = True, **options: Any,
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, jets: Mapping[str, Any] | None = None,
+    **reading: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_jets` with the settings of the dataset config ``ds`` (``images``, ``split``, ``tree``,
-    ``branches``, ``selection``, ``jets``, ``on_bad_file``, ``chunk_size``); ``options`` from the source."""
+    """:func:`rasterise_jets` with the settings of the filled dataset config ``ds`` (``images``, ``split``,
+    ``chunk_size``) and the source's options: how its files are read (``reading``: ``tree``, ``branches``,
+    ``selection``, ``on_bad_file``; the defaults of :func:`rasterise_jets` for files a detcnn source wrote)
+    and the ``jets`` per event."""
+    jets = dict(jets or {})
     return rasterise_jets(
         inputs, outputs, spec=spec_from_config(ds), split=ds["split"], seed=seed, config_hash=config_hash,
-        dataset=dataset, branches=ds.get("branches"), tree=ds.get("tree", TREE_NAME), selection=ds.get("selection"),
-        jets=JetsPerEvent.from_config(ds.get("jets")), jet_selection=(ds.get("jets") or {}).get("selection"),
-        on_bad_file=ds.get("on_bad_file", "fail"), step_size=int(ds.get("chunk_size", 20_000)), progress=progress,
+        dataset=dataset, jets=JetsPerEvent.from_config(jets), jet_selection=jets.get("selection"),
+        step_size=int(ds["chunk_size"]), progress=progress, **reading,
     )  # fmt: skip
 
 

@@ -11,23 +11,26 @@ from typing import Any
 import numpy as np
 
 from detcnn.io.images import ImageSet
-from detcnn.report.plots import _plt, _save, plot_confusion
+from detcnn.report.plots import plot_confusion, pyplot, save_figure
 
 PIXEL_COLOURS = ["white", "tab:blue", "tab:red"]  # empty, track, shower
 
 
 def _view_images(test: ImageSet) -> tuple[list[str], int]:
+    """The views of the images (their channels when they have none) and the channels per view."""
     views = list(test.attrs.get("views") or test.channels)
     return views, max(len(test.channels) // max(len(views), 1), 1)
 
 
 def _pick(rng: np.random.Generator, candidates: np.ndarray, k: int) -> np.ndarray:
+    """Up to ``k`` of ``candidates`` drawn without replacement by ``rng``, sorted."""
     if not len(candidates):
         return candidates
     return np.sort(rng.choice(candidates, size=min(k, len(candidates)), replace=False))
 
 
 def _show(ax: Any, img: np.ndarray, title: str, extent: list[float] | None = None, cmap: str = "viridis") -> None:
+    """``img`` ``(H, W)`` on ``ax``, its empty (zero) pixels left blank, without ticks."""
     shown = np.ma.masked_where(img == 0, img)
     ax.imshow(shown, origin="lower", cmap=cmap, extent=extent, interpolation="nearest")
     ax.set_title(title, fontsize=8)
@@ -40,7 +43,7 @@ def plot_examples(
 ) -> None:
     """``per_class`` random test events of every class, one panel per view (the first channel of each view),
     titled with the class and, when a network is given, its probability for the true class."""
-    plt = _plt()
+    plt = pyplot()
     rng = np.random.default_rng([seed, 5])
     names = test.class_names
     views, per_view = _view_images(test)
@@ -55,7 +58,7 @@ def plot_examples(
         for v, view in enumerate(views):
             _show(axes[r, v], test.X[i, v * per_view], f"{names[c]} #{i}: {view}{note}")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confusions(
@@ -73,7 +76,7 @@ def plot_confusions(
             sel = a["selected"].astype(int)
             conf = np.stack([np.bincount(sel[y == c], minlength=2) for c in range(len(names))])
             panels.append((model, conf, names, f"selected as {names[signal]}"))
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.4 * max(len(panels), 1), 4), squeeze=False)
     for ax, (model, conf, labels, xlabel) in zip(axes[0], panels, strict=False):
         if conf.shape[1] == 2 and len(labels) != 2:
@@ -89,20 +92,21 @@ def plot_confusions(
         else:
             plot_confusion(path, model, conf, labels, xlabel=xlabel, ax=ax)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_pixel_confusions(path: Path, confusions: Mapping[str, np.ndarray], labels: list[str]) -> None:
     """Row-normalised pixel confusion matrix of every model, side by side."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(confusions), figsize=(4.4 * len(confusions), 4), squeeze=False)
     for ax, (model, conf) in zip(axes[0], confusions.items(), strict=True):
         plot_confusion(path, model, conf, labels, ax=ax)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _label_image(ax: Any, labels: np.ndarray, title: str) -> None:
+    """Pixel classes ``(H, W)`` on ``ax`` in :data:`PIXEL_COLOURS`, without ticks."""
     from matplotlib.colors import ListedColormap
 
     ax.imshow(labels, origin="lower", cmap=ListedColormap(PIXEL_COLOURS), vmin=0, vmax=2, interpolation="nearest")
@@ -116,7 +120,7 @@ def plot_segmentation_examples(
 ) -> None:
     """Input charge, truth and every model's prediction (blue track, red shower) of a few test events,
     the first view of each."""
-    plt = _plt()
+    plt = pyplot()
     rng = np.random.default_rng([seed, 6])
     events = _pick(rng, np.arange(len(test.y)), n_events)
     cols = 2 + len(predictions)
@@ -128,7 +132,7 @@ def plot_segmentation_examples(
         for c, (model, pred) in enumerate(predictions.items()):
             _label_image(axes[r, 2 + c], pred[i, 0], model)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_residuals(path: Path, per_event: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -136,25 +140,25 @@ def plot_residuals(path: Path, per_event: Mapping[str, tuple[np.ndarray, np.ndar
     from detcnn.evaluation.regression import resolution
     from detcnn.report.histograms import hep_style, step
 
-    plt = _plt()
+    plt = pyplot()
     with hep_style():
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for model, (pred, true) in per_event.items():
             r = resolution(pred, true)
             step(ax, (pred - true) / true, np.linspace(-1, 1, 101), clip=True,
-                 label=f"{model}: core {r['core_width']:.3f}, RMS {r['rms']:.3f}, bias {r['bias']:+.3f}")  # fmt: skip
+                 label=f"{model}: core {r['core_width']:.3f}, std {r['rms']:.3f}, bias {r['bias']:+.3f}")  # fmt: skip
         ax.set_xlabel("(predicted - true) / true (clipped to [-1, 1])")
         ax.set_ylabel("events")
         ax.legend()
         fig.tight_layout()
-        _save(fig, path)
+        save_figure(fig, path)
 
 
 def plot_resolution_vs_energy(path: Path, per_event: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """Bias (median) and core width of (pred - true) / true in bins of the true value, every model."""
     from detcnn.evaluation.regression import binned_resolution
 
-    plt = _plt()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     true_all = np.concatenate([t for _, t in per_event.values()])
     edges = np.quantile(true_all, np.linspace(0, 1, 11))
@@ -169,10 +173,11 @@ def plot_resolution_vs_energy(path: Path, per_event: Mapping[str, tuple[np.ndarr
         ax.legend(fontsize=8)
     a.axhline(0, color="k", lw=0.8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _regression_events(loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int) -> tuple[dict, np.ndarray]:
+    """The first model's arrays and three of its evaluated events (positions in its rows), drawn from ``seed``."""
     rng = np.random.default_rng([seed, 7])
     first = next(iter(loaded.values()))[1]
     return first, _pick(rng, np.arange(len(first["rows"])), 3)
@@ -182,7 +187,7 @@ def plot_energy_regression_examples(
     path: Path, test: ImageSet, loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int
 ) -> None:
     """A few events (every view) titled with the true and every model's predicted energy [GeV]."""
-    plt = _plt()
+    plt = pyplot()
     views, per_view = _view_images(test)
     first, events = _regression_events(loaded, seed)
     fig, axes = plt.subplots(len(events), len(views), figsize=(3 * len(views), 2.6 * len(events)), squeeze=False)
@@ -192,14 +197,14 @@ def plot_energy_regression_examples(
         for v, view in enumerate(views):
             _show(axes[r, v], test.X[i, v * per_view], f"{view}: true {first['true'][k]:.2f} GeV\n{guesses}")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_pixel_regression_examples(
     path: Path, test: ImageSet, loaded: Mapping[str, tuple[dict, dict[str, np.ndarray]]], seed: int
 ) -> None:
     """Input charge, true deposited energy and each model's predicted energy per pixel [MeV], first view."""
-    plt = _plt()
+    plt = pyplot()
     first, events = _regression_events(loaded, seed)
     cols = 2 + len(loaded)
     fig, axes = plt.subplots(len(events), cols, figsize=(2.6 * cols, 2.5 * len(events)), squeeze=False)
@@ -210,4 +215,4 @@ def plot_pixel_regression_examples(
         for c, (m, (_, a)) in enumerate(loaded.items()):
             _show(axes[r, 2 + c], np.where(a["pred"][k, 0] > 0.05, a["pred"][k, 0], 0.0), m, cmap="magma")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

@@ -1,4 +1,5 @@
-"""Report plots: overlaid ROC curves, confusion matrices, average images per class, observable distributions."""
+"""Report plots: overlaid ROC curves, confusion matrices, average images per class, observable distributions,
+and the two helpers every figure of detcnn is drawn and written with (:func:`pyplot`, :func:`save_figure`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 from detcnn.io.atomic import atomic_path
 
 
-def _plt():
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend (no display needed); every figure is drawn with it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,10 +22,11 @@ def _plt():
     return plt
 
 
-def _save(fig, path: str | Path) -> None:
+def save_figure(fig: Any, path: str | Path) -> None:
+    """Write ``fig`` to ``path`` (PNG, 110 dpi) atomically, and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
-    _plt().close(fig)
+    pyplot().close(fig)
 
 
 def plot_roc_overlay(
@@ -37,7 +40,7 @@ def plot_roc_overlay(
 
     Curves named in ``dashed`` (the cut baselines) are drawn dashed, the networks solid.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for name, (eff_s, eff_b, area) in curves.items():
         keep = eff_b > 0
@@ -49,7 +52,7 @@ def plot_roc_overlay(
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_mean_images(
@@ -65,7 +68,7 @@ def plot_mean_images(
     label of the column axis (rapidity or pseudorapidity)."""
     from matplotlib.colors import LogNorm
 
-    plt = _plt()
+    plt = pyplot()
     n_cls, n_ch = len(class_names), len(channels)
     fig, axes = plt.subplots(n_cls, n_ch, figsize=(3.2 * n_ch, 3.0 * n_cls), squeeze=False)
     for c in range(n_cls):
@@ -82,7 +85,7 @@ def plot_mean_images(
             axes[c, k].set_ylabel("$\\Delta\\phi$ (rotated)")
             fig.colorbar(im, ax=axes[c, k], fraction=0.046)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_observables(
@@ -91,7 +94,7 @@ def plot_observables(
     """Histogram of each observable per class, means in the legend; returns the means."""
     from detcnn.report.histograms import hep_style, step
 
-    plt = _plt()
+    plt = pyplot()
     names = list(observables)
     means: dict[str, dict[str, float]] = {}
     with hep_style():
@@ -110,7 +113,7 @@ def plot_observables(
             ax.set_ylabel("density")
             ax.legend()
         fig.tight_layout()
-        _save(fig, path)
+        save_figure(fig, path)
     return means
 
 
@@ -119,7 +122,7 @@ def plot_auc_vs_parameters(
 ) -> None:
     """Test AUC (with its bootstrap error) against trainable parameters, one point per network;
     ``reference`` AUCs (the cut baselines) are drawn as horizontal lines."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, (n_params, auc_value, err) in points.items():
         ax.errorbar(n_params, auc_value, yerr=err, fmt="o", capsize=3)
@@ -133,14 +136,14 @@ def plot_auc_vs_parameters(
     ax.set_ylabel("test AUC")
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confusion(
     path: Path, title: str, conf: np.ndarray, labels: list[str], xlabel: str = "predicted", ax: Any = None
 ) -> None:
     """Row-normalised confusion matrix (rows: truth) with the fractions written in the cells."""
-    plt = _plt()
+    plt = pyplot()
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(4.6, 4))
@@ -156,4 +159,4 @@ def plot_confusion(
     ax.set_title(title, fontsize=9)
     if own:
         fig.tight_layout()
-        _save(fig, path)
+        save_figure(fig, path)

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from detcnn.kinds import ModelKind
+
 Headline = tuple[str, bool]  # (metric name without the "test/" prefix, higher is better)
 
 
@@ -30,20 +32,28 @@ def ranked(summaries: Sequence[dict[str, Any]], headline: Headline) -> list[dict
     return sorted(summaries, key=lambda s: -headline_value(s["metrics"], headline))
 
 
-def best_of_kind(summaries: Sequence[dict[str, Any]], kind: str, headline: Headline) -> str | None:
-    """The name of the best model of ``kind`` ("network" or "cuts"), None when there is none."""
-    chosen = [s for s in ranked(summaries, headline) if s["kind"] == kind]
+def best_of_kind(summaries: Sequence[dict[str, Any]], kind: ModelKind, headline: Headline) -> str | None:
+    """The name of the best model of ``kind`` (a network or a baseline), None when there is none."""
+    chosen = [s for s in ranked(summaries, headline) if ModelKind(s["kind"]) is kind]
     return chosen[0]["model"] if chosen else None
+
+
+def undefined(m: Mapping[str, Any]) -> str:
+    """`` (k of n resamples undefined)`` where ``k = m['n_nonfinite'] > 0`` bootstrap resamples gave no finite
+    value (left out of the error), else the empty string (so tables of runs without such resamples stay as
+    they were)."""
+    k = m.get("n_nonfinite") or 0
+    return f" ({k} of {m.get('n_bootstrap')} resamples undefined)" if k > 0 else ""
 
 
 def _fmt(m: Mapping[str, float | None] | None, digits: int, null: str = "n/a") -> str:
     """``value ± err``; a JSON null value prints as ``null`` ('inf' for a rejection with no background left,
-    'n/a' for a purity with nothing selected), a null error as 'n/a'."""
+    'n/a' for a purity with nothing selected), a null error as 'n/a'; then :func:`undefined`."""
     if m is None:
         return "-"
     value = null if m["value"] is None else f"{m['value']:.{digits}f}"
     err = "n/a" if m["err"] is None else f"{m['err']:.{digits}f}"
-    return f"{value} ± {err}"
+    return f"{value} ± {err}{undefined(m)}"
 
 
 def _column(name: str) -> str:

@@ -27,15 +27,14 @@ from typing import Any
 import numpy as np
 
 from detcnn.baselines import get_baseline
-from detcnn.errors import ConfigError
-from detcnn.evaluation.metrics import bootstrap_indices
+from detcnn.evaluation.bootstrap import bootstrap_indices
 from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageFile, ImageSet
+from detcnn.kinds import ModelKind
 from detcnn.tasks import TASKS, get_task
 from detcnn.tracking import copy_metrics, mlflow_run
 
 Paths = str | os.PathLike[str]
-KINDS = ("network", "cuts")
 
 
 def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
@@ -73,32 +72,31 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
 
 
 def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
-    """The task, plug-in, evaluated rows, prediction and info of a fitted baseline (``cuts.json``)."""
+    """The task, plug-in, evaluated rows, prediction and info of a fitted baseline (``baseline.json``)."""
     model = json.loads(Path(model_path).read_text())
-    kind = get_baseline(model.get("kind"))
-    task = TASKS[kind.TASK]
-    plugin = task.plugin(test.attrs, kind.task_args(model))
+    baseline = get_baseline(model.get("kind"))
+    task = TASKS[baseline.TASK]
+    plugin = task.plugin(test.attrs, baseline.task_args(model))
     rows = _rows(test, plugin.classes)
-    prediction = {k: v[rows] for k, v in kind.predict(model, test).items()}
-    return task, plugin, rows, prediction, {"n_parameters": kind.fitted_numbers(model), "arch": model["kind"]}
+    prediction = {k: v[rows] for k, v in baseline.predict(model, test).items()}
+    return task, plugin, rows, prediction, {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"]}
 
 
-SCORERS = {"network": _network, "cuts": _baseline}
+SCORERS = {ModelKind.NETWORK: _network, ModelKind.BASELINE: _baseline}
 
 
 def run(
-    *, model: Paths, kind: str, test: Paths, scores: Paths, metrics: Paths, plot: Paths, dataset: str, name: str,
+    *, model: Paths, kind: ModelKind, test: Paths, scores: Paths, metrics: Paths, plot: Paths, dataset: str, name: str,
     efficiencies: Sequence[float], purities: Sequence[float], n_bootstrap: int, seed: int, tracking_uri: str,
     threads: int = 1, history: Paths | None = None, train_run: Paths | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Score the ``test`` split with a network (``kind='network'``, ``model`` its ``weights.pt``, ``history``
-    its training history) or a baseline (``kind='cuts'``, ``model`` its ``cuts.json``); write the three
+    """Score the ``test`` split with a network (``kind`` NETWORK, ``model`` its ``weights.pt``, ``history``
+    its training history) or a baseline (``kind`` BASELINE, ``model`` its ``baseline.json``); write the three
     outputs of the module doc. ``efficiencies`` and ``purities``: the classification working points;
     ``n_bootstrap`` resamples drawn from ``seed`` (the same for every model of the dataset: paired).
-    ``train_run``: the network's ``run.json`` (a baseline's run is in its ``cuts.json``): the evaluation run
+    ``train_run``: the network's ``run.json`` (a baseline's run is in its ``baseline.json``): the evaluation run
     is logged as its child, and its test metrics are copied onto the training run's row."""
-    if kind not in SCORERS:
-        raise ConfigError(f"unknown model kind '{kind}'; valid: {list(KINDS)}", key="kind")
+    kind = ModelKind(kind)
     with ImageFile(test) as f:
         images = f.load(with_images=True, with_pixels=True)
     task, plugin, rows, prediction, info = SCORERS[kind](model, images, threads, history)
@@ -110,7 +108,7 @@ def run(
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
     settings = {"efficiencies": list(efficiencies), "purities": list(purities), "event_classes": images.y[rows]}
     results = {f"test/{k}": v for k, v in task.metrics(truth, prediction, images.attrs, settings, indices).items()}
-    summary = {"dataset": dataset, "model": name, "kind": kind, "task": task.NAME, "n_test": len(rows), **info,
+    summary = {"dataset": dataset, "model": name, "kind": kind.value, "task": task.NAME, "n_test": len(rows), **info,
                "metrics": results}  # fmt: skip
     arrays = {"y": images.y[rows], "rows": rows, **prediction}
     if truth.ndim == 1:
@@ -121,11 +119,11 @@ def run(
     write_json(metrics, summary)
     task.plot(Path(plot), name, kind, truth, prediction, images.attrs)
     parent = _training_run_id(kind, model, train_run)
-    tags = {"stage": "evaluate", "model": name, "kind": kind, "task": task.NAME,
+    tags = {"stage": "evaluate", "model": name, "kind": kind.value, "task": task.NAME,
             **({"mlflow.parentRunId": parent} if parent else {})}  # fmt: skip
     flat = _flat_metrics(results, info)
     with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (tracker, _run):
-        tracker.log_params({"model": name, "kind": kind, "task": task.NAME, "n_test": len(rows),
+        tracker.log_params({"model": name, "kind": kind.value, "task": task.NAME, "n_test": len(rows),
                            "n_parameters": info["n_parameters"]})  # fmt: skip
         tracker.log_metrics(flat)
         tracker.log_image_file(test, dataset, "test", len(rows), images.attrs.get("config_hash"))
@@ -136,9 +134,9 @@ def run(
     return summary
 
 
-def _training_run_id(kind: str, model: Paths, train_run: Paths | None) -> str | None:
+def _training_run_id(kind: ModelKind, model: Paths, train_run: Paths | None) -> str | None:
     """The MLflow run of the training or fit that made ``model`` (None if it was not recorded)."""
-    source = Path(model) if kind == "cuts" else (Path(train_run) if train_run is not None else None)
+    source = Path(model) if kind is ModelKind.BASELINE else (Path(train_run) if train_run is not None else None)
     if source is None or not source.is_file():
         return None
     return json.loads(source.read_text()).get("mlflow_run_id")

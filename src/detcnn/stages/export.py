@@ -24,10 +24,12 @@ TOLERANCE = 1e-4  # relative to the output's scale: float32 arithmetic in anothe
 
 
 def run(*, weights: Paths, test: Paths, onnx: Paths, summary: Paths, train_run: Paths | None = None,
-        n_check: int = 64) -> dict[str, Any]:  # fmt: skip
-    """Export the network of ``weights``, check it on the first ``n_check`` events of ``test``, write
-    ``onnx`` and ``summary`` atomically and log the ONNX file to the training run of ``train_run``."""
+        n_check: int = 64, threads: int = 1) -> dict[str, Any]:  # fmt: skip
+    """Export the network of ``weights``, check it on the first ``n_check`` events of ``test`` with ``threads``
+    CPU threads (PyTorch and ONNX Runtime), write ``onnx`` and ``summary`` atomically and log the ONNX file to
+    the training run of ``train_run``."""
     from detcnn.deploy.onnx_export import OPSET, export_onnx, parity
+    from detcnn.training.device import configure_threads
     from detcnn.training.network import load_network
 
     if not Path(weights).is_file():
@@ -38,10 +40,11 @@ def run(*, weights: Paths, test: Paths, onnx: Paths, summary: Paths, train_run: 
             raise InputError("no test events to check the export on", path=test,
                              fix="rasterise more events or give the test split a share")  # fmt: skip
         images = f.read("X", np.arange(f.n_events) < n).astype(np.float32)
+    configure_threads(threads)
     model, payload = load_network(weights)
     with atomic_path(onnx) as tmp:
         export_onnx(model, images[:2], tmp)
-        check = parity(model, tmp, images)
+        check = parity(model, tmp, images, threads)
         if not check["max_rel_diff"] <= TOLERANCE:
             raise RuntimeError(f"ONNX Runtime differs from PyTorch by {check['max_abs_diff']:.3g} on {test} "
                                f"(network '{payload['arch']}'): an operation exported wrongly")  # fmt: skip

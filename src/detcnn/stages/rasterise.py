@@ -1,7 +1,7 @@
 """The rasterise stage: a dataset's ROOT files -> one image file per split (train, val, test) and stats.
 
 The rasteriser is the one for the dataset's kind of events (:data:`detcnn.rasterisers.RASTERISERS`), with
-what the dataset's source contributes (class names, event truth, detector volume)."""
+what the dataset's source contributes (class names, event truth, detector volume, how its files are read)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detcnn.catalogue import event_kind
-from detcnn.config import config_hash
+from detcnn.config import config_hash, fill_dataset
 from detcnn.generate import get_source
 from detcnn.io.atomic import write_json
 from detcnn.rasterisers import RASTERISERS
@@ -22,10 +22,12 @@ def run(
     *, inputs: Sequence[Path], train: Path, val: Path, test: Path, stats: Path, dataset: str,
     ds: Mapping[str, Any], seed: int, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Rasterise the ROOT files ``inputs`` of dataset ``dataset`` (its config section ``ds``) into the split
-    files ``train``, ``val``, ``test`` (HDF5, renamed into place only when all succeeded) and ``stats`` (JSON).
-    The split draw is seeded by ``seed``; the files carry the hash of ``ds``."""
-    source = get_source(ds.get("source", "pythia_jets"), key=f"datasets.{dataset}.source")
+    """Rasterise the ROOT files ``inputs`` of dataset ``dataset`` (its config section ``ds``, its defaults
+    filled here) into the split files ``train``, ``val``, ``test`` (HDF5, renamed into place only when all
+    succeeded) and ``stats`` (JSON). The split draw is seeded by ``seed``; the files carry the hash of the
+    filled ``ds``."""
+    ds = fill_dataset(ds, key=f"datasets.{dataset}")
+    source = get_source(ds["source"], key=f"datasets.{dataset}.source")
     rasteriser = RASTERISERS[event_kind(ds)]
     result = rasteriser.rasterise_dataset(
         inputs, {"train": train, "val": val, "test": test}, ds, dataset=dataset, seed=seed,

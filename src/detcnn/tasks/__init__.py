@@ -4,16 +4,21 @@ table), and :data:`TASKS`, the one table. A stage says ``task = TASKS[name]`` an
 
 Every task module defines:
 
-- ``NAME``; ``NETWORK``: the registry kind it needs (``"classifier"``, ``"segmenter"`` or ``"localiser"``);
+- ``NAME``; ``NETWORK``: the :class:`~detcnn.kinds.NetworkKind` of network it needs (a registered model's
+  kind: classifier, segmenter or localiser);
   ``PIXEL_TRUTH``: whether evaluation and report read the per-pixel truth of the image files;
 - ``HEADLINE``: ``(metric, higher_is_better)``, which heads and sorts the report table; ``VALIDATION``: the
   metrics computed on the validation split every epoch (``val/<name>``); ``PER_CLASS``: prefixes of metrics
   that go into a second, per-class report table, titled ``PER_CLASS_TITLE``; ``FIGURES``: the report's
   figure names (``<name>.png``); ``PADDED``: the prediction arrays padded with NaN (a frame's localisations),
-  where a NaN is no error;
+  where a NaN is no error; ``ARGS_SCHEMA``: its ``task_args`` (JSON-schema properties with defaults and
+  descriptions, composed into the config schema; ``plugin`` fills them with :func:`detcnn.config.fill_task_args`);
+- ``used_classes(attrs, args)``: the event classes a model of the task learns and is evaluated on (None:
+  all), so the train stage selects its rows before it builds the plug-in;
 - ``target_stats(train, rows)`` and ``plugin(attrs, args, train=None, rows=None)``: the training plug-in
-  (:class:`~detcnn.tasks.common.Plugin`: target, outputs, loss, prediction, output scaling fitted on the
-  train split); :func:`plugin_of` adds the validation score;
+  (:class:`~detcnn.training.plugin.Plugin`: target, outputs, loss, prediction, output scaling fitted on the
+  events ``rows`` of the train split, and the validation score,
+  :func:`~detcnn.tasks.common.validation_score` of the task's own ``metrics`` and ``VALIDATION``);
 - ``prediction(output, attrs)``: a network's stored output as named prediction arrays, the same names a
   baseline of the task predicts;
 - ``metrics(truth, prediction, attrs, settings, indices)``: the test metrics with bootstrap errors (the
@@ -26,15 +31,10 @@ Importing this package does not import torch (the workflow rules read the table)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
-
-import numpy as np
 
 from detcnn.errors import ConfigError
 from detcnn.tasks import classification, energy_regression, localisation, pixel_regression, segmentation
-from detcnn.tasks.common import Plugin, no_resamples, values
 
 TASKS: dict[str, ModuleType] = {
     m.NAME: m for m in (classification, segmentation, pixel_regression, energy_regression, localisation)
@@ -49,18 +49,3 @@ def get_task(name: str | None = None, key: str = "task") -> ModuleType:
     if name not in TASKS:
         raise ConfigError(f"unknown task '{name}'; valid: {sorted(TASKS)}", key=key)
     return TASKS[name]
-
-
-def plugin_of(
-    task: ModuleType, attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None
-) -> Plugin:
-    """``task.plugin(attrs, args, train, rows)`` with its validation ``score``: the task's own ``metrics``
-    (the test metrics) of its ``VALIDATION`` names, on the validation split without resamples."""
-    plugin = task.plugin(attrs, args, train, rows)
-
-    def score(truth: np.ndarray, out: np.ndarray) -> dict[str, float]:
-        metrics = task.metrics(truth, task.prediction(out, attrs), attrs, {}, no_resamples(len(truth)))
-        return values(metrics, task.VALIDATION)
-
-    plugin.score = score
-    return plugin

@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.evaluation.metrics import Metric, auc, evaluate_with_bootstrap, metric_functions, paired_difference, roc
+from detcnn.evaluation.bootstrap import Metrics, bootstrap_metrics, on_rows, paired
+from detcnn.evaluation.metrics import Metric, auc, metric_functions, roc
 from detcnn.evaluation.multiclass import efficiency_at_purity_metric, one_vs_rest_auc_metric, selection_metrics
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, check_args
+from detcnn.kinds import ModelKind, NetworkKind
+from detcnn.tasks.common import TargetStats, check_args, validation_score
+from detcnn.training.plugin import Plugin
 
 NAME = "classification"
-NETWORK = "classifier"
+NETWORK = NetworkKind.CLASSIFIER
 PIXEL_TRUTH = False
 HEADLINE = ("auc", True)
 VALIDATION = ("auc", "accuracy")
@@ -33,12 +36,19 @@ PER_CLASS = ("auc_", "efficiency_", "purity_")
 PER_CLASS_TITLE = "Per class (arg max of the network; AUC of the class against the rest)"
 FIGURES = ("roc", "auc_vs_parameters", "mean_images", "observables", "examples", "confusion")
 PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
+#: Its ``task_args`` (JSON-schema properties): none.
+ARGS_SCHEMA: dict[str, Any] = {}
 
 
 def signal_class(attrs: Mapping[str, Any]) -> int:
     """The signal: class 1 of two, else ``attrs['signal_class']`` (default 0)."""
     names = list(attrs.get("class_names") or ["background", "signal"])
     return int(attrs.get("signal_class", 1 if len(names) == 2 else 0))
+
+
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    """Every event class (None)."""
+    return None
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -55,6 +65,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="y", num_outputs=len(attrs["class_names"]), loss=nn.CrossEntropyLoss(),
         predict=lambda out, x: torch.softmax(out.float(), dim=1),
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
     )  # fmt: skip
 
 
@@ -80,33 +91,52 @@ def metrics(
     y: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any], settings: Mapping[str, Any],
     indices: np.ndarray,
 ) -> Metrics:  # fmt: skip
-    """The metrics of the module doc, each ``{value, err, n_bootstrap}`` over the resamples ``indices``;
-    ``settings``: ``efficiencies`` and ``purities`` of the working points (none by default)."""
+    """The metrics of the module doc, each ``{value, err, n_bootstrap, n_nonfinite}`` over the resamples
+    ``indices``; ``settings``: ``efficiencies`` and ``purities`` of the working points (none by default)."""
     names = list(attrs.get("class_names") or ["background", "signal"])
-    score, signal = prediction["score"], signal_class(attrs)
-    with_proba = {"accuracy": _accuracy} if "proba" in prediction else {}
     if len(names) == 2:
-        fns = {**metric_functions(settings.get("efficiencies", ())), "auc": _signal_auc(signal)}
-        out = evaluate_with_bootstrap(y, score, fns, indices)
-        out.update(evaluate_with_bootstrap(y, prediction["proba"], with_proba, indices) if with_proba else {})
-        return out
-    out = evaluate_with_bootstrap(y, score, {"auc": _signal_auc(signal)}, indices)
+        return _binary_metrics(y, prediction, signal_class(attrs), settings, indices)
+    return _multiclass_metrics(y, prediction, names, signal_class(attrs), settings, indices)
+
+
+def _binary_metrics(
+    y: np.ndarray, prediction: Mapping[str, np.ndarray], signal: int, settings: Mapping[str, Any], indices: np.ndarray
+) -> Metrics:
+    """``auc``, ``rej_at_<eff>`` of the score and, with probabilities, ``accuracy``."""
+    fns = {**metric_functions(settings.get("efficiencies", ())), "auc": _signal_auc(signal)}
+    out = bootstrap_metrics(y, prediction["score"], fns, indices)
+    if "proba" in prediction:
+        out.update(bootstrap_metrics(y, prediction["proba"], {"accuracy": _accuracy}, indices))
+    return out
+
+
+def _multiclass_metrics(
+    y: np.ndarray, prediction: Mapping[str, np.ndarray], names: list[str], signal: int, settings: Mapping[str, Any],
+    indices: np.ndarray,
+) -> Metrics:  # fmt: skip
+    """``auc`` of the signal against the rest, ``signal_efficiency`` and ``signal_purity`` of the selection,
+    ``eff_at_purity_<p>`` and, with probabilities, the metrics of :func:`_per_class_metrics`."""
+    score = prediction["score"]
+    out = bootstrap_metrics(y, score, {"auc": _signal_auc(signal)}, indices)
     selected = prediction["selected"].astype(np.float64)
-    chosen = evaluate_with_bootstrap(y, selected, selection_metrics(signal), indices)
+    chosen = bootstrap_metrics(y, selected, selection_metrics(signal), indices)
     out.update({f"signal_{k}": v for k, v in chosen.items()})
     at = {f"eff_at_purity_{p:g}": efficiency_at_purity_metric(p, signal) for p in settings.get("purities", ())}
-    out.update(evaluate_with_bootstrap(y, score, at, indices))
-    if with_proba:
-        proba = prediction["proba"]
-        per_class: dict[str, Metric] = {f"auc_{n}": one_vs_rest_auc_metric(k) for k, n in enumerate(names)}
-        out.update(evaluate_with_bootstrap(y, proba, per_class, indices))
-        out.update(evaluate_with_bootstrap(y, proba, with_proba, indices))
-        per_class = {}
-        for k, n in enumerate(names):  # arg-max selection of every class: efficiency and purity
-            per_class[f"efficiency_{n}"] = lambda y_, p_, k=k: _fraction(p_.argmax(axis=1)[y_ == k] == k)
-            per_class[f"purity_{n}"] = lambda y_, p_, k=k: _fraction(y_[p_.argmax(axis=1) == k] == k)
-        out.update(evaluate_with_bootstrap(y, proba, per_class, indices))
+    out.update(bootstrap_metrics(y, score, at, indices))
+    if "proba" in prediction:
+        out.update(_per_class_metrics(y, prediction["proba"], names, indices))
     return out
+
+
+def _per_class_metrics(y: np.ndarray, proba: np.ndarray, names: list[str], indices: np.ndarray) -> Metrics:
+    """``auc_<class>`` (one against the rest), ``accuracy``, and ``efficiency_<class>``, ``purity_<class>`` of the
+    arg-max selection of every class, from the probabilities ``(N, K)``."""
+    fns: dict[str, Metric] = {f"auc_{n}": one_vs_rest_auc_metric(k) for k, n in enumerate(names)}
+    fns["accuracy"] = _accuracy
+    for k, n in enumerate(names):
+        fns[f"efficiency_{n}"] = lambda y_, p_, k=k: _fraction(p_.argmax(axis=1)[y_ == k] == k)
+        fns[f"purity_{n}"] = lambda y_, p_, k=k: _fraction(y_[p_.argmax(axis=1) == k] == k)
+    return bootstrap_metrics(y, proba, fns, indices)
 
 
 def plot(
@@ -121,7 +151,7 @@ def plot(
     eff_s, eff_b = roc(is_signal, prediction["score"])
     background = names[1 - signal] if len(names) == 2 else "other classes"
     curves = {name: (eff_s, eff_b, auc(is_signal, prediction["score"]))}
-    plot_roc_overlay(path, curves, names[signal], background, dashed={name} if kind == "cuts" else ())
+    plot_roc_overlay(path, curves, names[signal], background, dashed={name} if kind == ModelKind.BASELINE else ())
 
 
 def report(
@@ -129,56 +159,95 @@ def report(
     settings: Mapping[str, Any], indices: np.ndarray,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """ROC overlay, AUC against parameters, mean images, observables, examples, confusion matrices; the paired
-    AUC difference of the best network and the best cuts, and every network's signal efficiency at the purity
-    of the best cut selection."""
-    from detcnn.report import figures as draw
-    from detcnn.report.paired import sentence
-    from detcnn.report.plots import plot_auc_vs_parameters, plot_mean_images, plot_observables, plot_roc_overlay
-    from detcnn.report.tables import best_of_kind, markdown_table, ranked
+    AUC difference of the best network and the best baseline, and every network's signal efficiency at the
+    purity of the best baseline's selection."""
+    from detcnn.report.tables import best_of_kind
 
     summaries = [s for s, _ in loaded.values()]
     y = next(iter(loaded.values()))[1]["y"]
-    names = test.class_names or ["background", "signal"]
-    signal = signal_class(test.attrs)
-    is_signal = (y == signal).astype(int)
-    scores = {m: a["score"] for m, (_, a) in loaded.items()}
-    kinds = {m: s["kind"] for m, (s, _) in loaded.items()}
+    is_signal = (y == signal_class(test.attrs)).astype(int)
     aucs = {m: s["metrics"]["test/auc"]["value"] for m, (s, _) in loaded.items()}
     out: dict[str, Any] = {"models": aucs}
     text: list[str] = []
-    best_net, best_cut = best_of_kind(summaries, "network", HEADLINE), best_of_kind(summaries, "cuts", HEADLINE)
+    best_net = best_of_kind(summaries, ModelKind.NETWORK, HEADLINE)
+    best_cut = best_of_kind(summaries, ModelKind.BASELINE, HEADLINE)
     if best_net and best_cut:
-        diff = paired_difference(is_signal, scores[best_net], scores[best_cut], auc, indices)
-        out["paired_auc_difference"] = {"network": best_net, "baseline": best_cut, **diff}
-        text.append(sentence("AUC of the best network against the best cut baseline", best_net, best_cut, diff))
-        cut_arrays = loaded[best_cut][1]
-        if "selected" in cut_arrays and cut_arrays["selected"].any():
-            selected = cut_arrays["selected"].astype(bool)
-            nets = [m for m in (s["model"] for s in ranked(summaries, HEADLINE)) if kinds[m] == "network"]
-            table = {m: _eff_at_baseline_purity(is_signal.astype(bool), scores[m], selected, indices) for m in nets}
-            out["efficiency_at_baseline_purity"] = {"baseline": best_cut, **table[best_net]}
-            out["efficiency_at_baseline_purity_all"] = {"baseline": best_cut, "networks": table}
-            e = table[best_net]
-            text.append(
-                f"\n{names[signal]} selection at the purity of **{best_cut}** ({e['baseline_purity']:.4f}), where "
-                f"**{best_cut}** keeps {e['baseline_efficiency']:.4f} of the signal. Every network's threshold on "
-                "P(signal) is set to that purity on each bootstrap resample (paired: the same resampled events "
-                "for both):\n\n"
-            )
-            rows = [{"network": m, "efficiency": f"{r['network_efficiency']:.4f}",
-                     f"minus {best_cut}": f"{r['value']:+.4f} ± {r['err']:.4f}",
-                     "significance": f"{r['significance']:.1f} σ", "relative gain": f"{r['relative_gain']:+.1%}"}
-                    for m, r in table.items()]  # fmt: skip
-            text.append(markdown_table(rows))
+        entries, sentences = _paired_auc(loaded, is_signal, best_net, best_cut, indices)
+        more, table = _at_baseline_purity(loaded, test, is_signal, best_net, best_cut, indices)
+        out.update({**entries, **more})
+        text += sentences + table
+    out["observable_means"] = _figures(loaded, test, figures, settings["seed"], is_signal, aucs)
+    return out, text
+
+
+Loaded = Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
+
+
+def _paired_auc(
+    loaded: Loaded, is_signal: np.ndarray, best_net: str, best_cut: str, indices: np.ndarray
+) -> tuple[dict[str, Any], list[str]]:
+    """``paired_auc_difference`` of the best network and the best baseline, and its sentence."""
+    from detcnn.report.paired import sentence
+
+    net, cut = (on_rows(auc, is_signal, loaded[m][1]["score"]) for m in (best_net, best_cut))
+    diff = paired(net, cut, len(is_signal), indices).as_dict()
+    what = "AUC of the best network against the best cut baseline"
+    entry = {"network": best_net, "baseline": best_cut, **diff}
+    return {"paired_auc_difference": entry}, [sentence(what, best_net, best_cut, diff)]
+
+
+def _at_baseline_purity(
+    loaded: Loaded, test: Any, is_signal: np.ndarray, best_net: str, best_cut: str, indices: np.ndarray
+) -> tuple[dict[str, Any], list[str]]:
+    """Every network's signal efficiency at the purity of the best baseline's selection (none without one):
+    ``efficiency_at_baseline_purity`` (the best network), ``..._all`` (every network) and a table."""
+    from detcnn.report.tables import markdown_table, ranked, undefined
+
+    cut_arrays = loaded[best_cut][1]
+    if "selected" not in cut_arrays or not cut_arrays["selected"].any():
+        return {}, []
+    selected = cut_arrays["selected"].astype(bool)
+    nets = [s["model"] for s in ranked([s for s, _ in loaded.values()], HEADLINE) if s["kind"] == ModelKind.NETWORK]
+    table = {m: _eff_at_baseline_purity(is_signal.astype(bool), loaded[m][1]["score"], selected, indices) for m in nets}
+    e = table[best_net]
+    names = test.class_names or ["background", "signal"]
+    text = [
+        f"\n{names[signal_class(test.attrs)]} selection at the purity of **{best_cut}** ({e['baseline_purity']:.4f}), "
+        f"where **{best_cut}** keeps {e['baseline_efficiency']:.4f} of the signal. Every network's threshold on "
+        "P(signal) is set to that purity on each bootstrap resample (paired: the same resampled events "
+        "for both):\n\n"
+    ]
+    rows = [{"network": m, "efficiency": f"{r['network_efficiency']:.4f}",
+             f"minus {best_cut}": f"{r['value']:+.4f} ± {r['err']:.4f}{undefined(r)}",
+             "significance": f"{r['significance']:.1f} σ", "relative gain": f"{r['relative_gain']:+.1%}"}
+            for m, r in table.items()]  # fmt: skip
+    text.append(markdown_table(rows))
+    entries = {"efficiency_at_baseline_purity": {"baseline": best_cut, **e},
+               "efficiency_at_baseline_purity_all": {"baseline": best_cut, "networks": table}}  # fmt: skip
+    return entries, text
+
+
+def _figures(
+    loaded: Loaded, test: Any, figures: Mapping[str, Path], seed: int, is_signal: np.ndarray, aucs: Mapping[str, float]
+) -> dict[str, dict[str, float]]:
+    """Draw the report's figures (:data:`FIGURES`); the observables' means per class."""
+    from detcnn.report import figures as draw
+    from detcnn.report.plots import plot_auc_vs_parameters, plot_mean_images, plot_observables, plot_roc_overlay
+
+    y = next(iter(loaded.values()))[1]["y"]
+    names = test.class_names or ["background", "signal"]
+    signal = signal_class(test.attrs)
+    scores = {m: a["score"] for m, (_, a) in loaded.items()}
+    kinds = {m: s["kind"] for m, (s, _) in loaded.items()}
     curves = {}
     for name in sorted(scores, key=lambda n: -aucs[n]):
         eff_s, eff_b = roc(is_signal, scores[name])
         curves[name] = (eff_s, eff_b, aucs[name])
     background = names[1 - signal] if len(names) == 2 else "other classes"
-    cuts = {m for m in kinds if kinds[m] == "cuts"}
+    cuts = {m for m in kinds if kinds[m] == ModelKind.BASELINE}
     plot_roc_overlay(figures["roc"], curves, names[signal], background, dashed=cuts)
-    networks = [m for m in kinds if kinds[m] == "network"]
-    by_name = {s["model"]: s for s in summaries}
+    networks = [m for m in kinds if kinds[m] == ModelKind.NETWORK]
+    by_name = {s["model"]: s for s, _ in loaded.values()}
     plot_auc_vs_parameters(
         figures["auc_vs_parameters"],
         {m: (by_name[m]["n_parameters"], aucs[m], by_name[m]["metrics"]["test/auc"]["err"]) for m in networks},
@@ -187,27 +256,28 @@ def report(
     axis = "$\\Delta y$" if test.attrs.get("axis") == "rapidity" else "$\\Delta\\eta$"
     plot_mean_images(figures["mean_images"], test.X, test.y, names, test.channels,
                      test.attrs.get("extent", [0, 1, 0, 1]), axis)  # fmt: skip
-    out["observable_means"] = plot_observables(figures["observables"], test.observables, test.y, names)
-    draw.plot_examples(figures["examples"], test, {m: loaded[m][1] for m in networks[:1]}, settings["seed"])
+    means = plot_observables(figures["observables"], test.observables, test.y, names)
+    draw.plot_examples(figures["examples"], test, {m: loaded[m][1] for m in networks[:1]}, seed)
     draw.plot_confusions(figures["confusion"], {m: a for m, (_, a) in loaded.items()}, y, names, signal)
-    return out, text
+    return means
 
 
 def _eff_at_baseline_purity(
     is_signal: np.ndarray, score: np.ndarray, selected: np.ndarray, indices: np.ndarray
 ) -> dict[str, float]:
-    """Network efficiency at the cut selection's purity minus the cut efficiency, paired over resamples."""
+    """A network's signal efficiency at the purity of a baseline's selection minus the baseline's efficiency,
+    paired over the resamples (the network's threshold is set to the baseline's purity on each resample);
+    ``is_signal``, ``score``, ``selected``: ``(n,)``."""
     from detcnn.evaluation.multiclass import efficiency_at_purity, selection_efficiency_purity
 
-    def diff(rows: np.ndarray) -> tuple[float, float, float, float]:
-        eff_b, pur_b = selection_efficiency_purity(is_signal[rows], selected[rows])
-        eff_n = efficiency_at_purity(is_signal[rows], score[rows], pur_b)
-        return eff_n - eff_b, eff_n, eff_b, pur_b
+    def baseline(rows: np.ndarray) -> tuple[float, float]:  # (efficiency, purity)
+        return selection_efficiency_purity(is_signal[rows], selected[rows])
 
-    value, eff_n, eff_b, pur_b = diff(np.arange(len(is_signal)))
-    samples = np.array([diff(i)[0] for i in indices])
-    samples = samples[np.isfinite(samples)]
-    err = float(np.std(samples, ddof=1))
-    return {"value": value, "err": err, "significance": value / err if err > 0 else float("nan"),
-            "network_efficiency": eff_n, "baseline_efficiency": eff_b, "baseline_purity": pur_b,
+    def network(rows: np.ndarray) -> float:
+        return efficiency_at_purity(is_signal[rows], score[rows], baseline(rows)[1])
+
+    rows = np.arange(len(is_signal))
+    (eff_b, pur_b), eff_n = baseline(rows), network(rows)
+    diff = paired(network, lambda r: baseline(r)[0], len(is_signal), indices)
+    return {**diff.as_dict(), "network_efficiency": eff_n, "baseline_efficiency": eff_b, "baseline_purity": pur_b,
             "relative_gain": eff_n / eff_b - 1 if eff_b > 0 else float("nan")}  # fmt: skip

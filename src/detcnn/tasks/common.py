@@ -1,5 +1,6 @@
-"""What the task modules share: the :class:`Plugin` a task gives the training loop and the evaluate stage,
-the train statistics it may fit (:class:`TargetStats`), argument checks and bootstrap helpers.
+"""What the task modules share: the train statistics a task may fit (:class:`TargetStats`), the validation
+score of its :class:`~detcnn.training.plugin.Plugin` (:func:`validation_score`) and argument checks (the
+bootstrap is :mod:`detcnn.evaluation.bootstrap`).
 
 Torch-free at import (the rules import the task table): torch appears only inside functions.
 """
@@ -13,37 +14,22 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
-
-Metrics = dict[str, dict[str, float]]
-
-
-def _same(values: np.ndarray) -> np.ndarray:
-    return values
+from detcnn.evaluation.bootstrap import Metrics, no_resamples, values
+from detcnn.training.plugin import Score
 
 
-@dataclass
-class Plugin:
-    """One model's task, as the training loop and the evaluate stage use it.
+def validation_score(
+    metrics: Callable[..., Metrics], prediction: Callable[[np.ndarray, Mapping[str, Any]], dict[str, np.ndarray]],
+    names: Sequence[str], attrs: Mapping[str, Any],
+) -> Score:  # fmt: skip
+    """A task's validation score (``Plugin.score``): ``{name: value}`` of its test ``metrics`` ``names`` (its
+    ``VALIDATION``) of the ``prediction`` made from a network's output, without resamples, so ``val/x`` and
+    ``test/x`` are one function. ``metrics`` and ``prediction`` are the task module's own functions."""
 
-    ``target``: the image-file dataset the task learns from (``y``, ``y_pix``, ``e_pix``, ``truth/<name>``, or
-    ``X`` for a target made from the image itself); ``num_outputs``: outputs per event (classifier) or per
-    pixel (segmenter); ``loss(raw outputs, stored target)``; ``predict(raw outputs, inputs)``: the stored
-    prediction (class probabilities, pixel classes, energies); ``truth(stored target)``: what predictions
-    are compared with; ``classes``: the event classes used (None: all); ``output``: ``(shift, scale)`` of a
-    regression output in train units; ``info``: resolved settings saved with the model; ``score(truth,
-    prediction)``: the validation metrics, which :func:`detcnn.tasks.plugin_of` sets to the task's own test
-    metrics of its ``VALIDATION`` names (so ``val/x`` and ``test/x`` are one function).
-    """
+    def score(truth: np.ndarray, out: np.ndarray) -> dict[str, float]:
+        return values(metrics(truth, prediction(out, attrs), attrs, {}, no_resamples(len(truth))), names)
 
-    target: str
-    num_outputs: int
-    loss: Any
-    predict: Callable[[Any, Any], Any]
-    classes: list[int] | None = None
-    output: tuple[float, float] | None = None
-    truth: Callable[[np.ndarray], np.ndarray] = _same
-    info: dict[str, Any] = field(default_factory=dict)
-    score: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None  # set by tasks.plugin_of
+    return score
 
 
 @dataclass
@@ -79,26 +65,3 @@ def charge_empty(x: Any, n_views: int) -> Any:
     """``(N, V, H, W)`` True where a view's pixel has no signal in any of its channels (``x``: ``(N, V*c, H, W)``)."""
     n, c, h, w = x.shape
     return (x.reshape(n, n_views, c // n_views, h, w) == 0).all(dim=2)
-
-
-def no_resamples(n: int) -> np.ndarray:
-    """Bootstrap indices ``(0, n)``: a metric's value alone, as the validation of every epoch needs it."""
-    return np.zeros((0, n), dtype=np.int64)
-
-
-def values(metrics: Metrics, names: Sequence[str]) -> dict[str, float]:
-    """``{name: value}`` of the metrics ``names``."""
-    return {k: float(metrics[k]["value"]) for k in names}
-
-
-def bootstrap_values(fn: Callable[[np.ndarray], dict[str, float]], n: int, indices: np.ndarray) -> Metrics:
-    """``fn(rows)`` on all ``n`` rows and on every resample: ``{name: {value, err, n_bootstrap}}``."""
-    value = fn(np.arange(n))
-    samples = [fn(i) for i in indices]
-    out = {}
-    for k, v in value.items():
-        s = np.array([x[k] for x in samples])
-        s = s[np.isfinite(s)]
-        out[k] = {"value": v, "err": float(np.std(s, ddof=1)) if len(s) > 1 else float("nan"),
-                  "n_bootstrap": len(indices)}  # fmt: skip
-    return out

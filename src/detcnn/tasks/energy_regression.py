@@ -3,8 +3,8 @@ classes only (``classes``), from a classifier with one output, against the calor
 
 Loss: ``relative_mse`` (``((pred - true) / true)^2``, the quantity the resolution measures) or ``mse``; the
 output is ``mean + std * network`` with the mean and spread of the train targets, so it starts at the right
-scale. Metrics of ``r = (pred - true) / true``: ``resolution`` (RMS), ``core_width`` (half the central 68 %)
-and ``bias`` (median).
+scale. Metrics of ``r = (pred - true) / true``: ``resolution`` (its standard deviation), ``core_width`` (half
+the central 68 %) and ``bias`` (median).
 """
 
 from __future__ import annotations
@@ -15,19 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.config import fill_task_args
 from detcnn.errors import ConfigError
-from detcnn.tasks.common import (
-    Metrics,
-    Plugin,
-    TargetStats,
-    bootstrap_values,
-    check_args,
-    class_indices,
-)
+from detcnn.evaluation.bootstrap import Metrics, bootstrap
+from detcnn.kinds import NetworkKind
+from detcnn.tasks.common import TargetStats, class_indices, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
+from detcnn.training.plugin import Plugin
 
 NAME = "energy_regression"
-NETWORK = "classifier"
+NETWORK = NetworkKind.CLASSIFIER
 PIXEL_TRUTH = False
 HEADLINE = ("resolution", False)
 VALIDATION = ("resolution", "core_width", "bias")
@@ -36,9 +33,24 @@ PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")
 PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 LOSSES = ("relative_mse", "mse")
+#: Its ``task_args`` (JSON-schema properties, the defaults filled by :func:`plugin`).
+ARGS_SCHEMA: dict[str, Any] = {
+    "target": {"type": "string", "default": "nu_energy",
+               "description": "The event quantity [GeV], a truth branch of the image files (truth/<target>)."},
+    "classes": {"type": "array", "items": {"type": "string"},
+                "description": "Learn and evaluate on the events of these classes only (default all)."},
+    "loss": {"type": "string", "default": "relative_mse", "description": f"The loss, one of {', '.join(LOSSES)}."},
+}  # fmt: skip
 
 
-def target_stats(train: Any, rows: np.ndarray | None, target: str = "truth/nu_energy") -> TargetStats:
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    """The event classes of ``task_args.classes`` (None: all); a ConfigError naming the dataset's classes."""
+    return class_indices(attrs, args.get("classes"), "task_args.classes")
+
+
+def target_stats(
+    train: Any, rows: np.ndarray | None, target: str = f"truth/{ARGS_SCHEMA['target']['default']}"
+) -> TargetStats:
     """Mean and standard deviation of the targets of the events ``rows`` of the train split (the output unit)."""
     targets = train.read(target, rows).astype(float)
     return TargetStats(shift=float(targets.mean()), scale=float(targets.std()) or 1.0)
@@ -46,19 +58,19 @@ def target_stats(train: Any, rows: np.ndarray | None, target: str = "truth/nu_en
 
 def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None) -> Plugin:
     """``task_args``: ``target`` (a truth branch, default nu_energy), ``classes`` (names), ``loss``."""
-    check_args(NAME, args, ("target", "classes", "loss"))
-    loss = args.get("loss", "relative_mse")
+    args = fill_task_args(NAME, args)
+    loss = args["loss"]
     if loss not in LOSSES:
         raise ConfigError(f"energy regression loss must be one of {list(LOSSES)}, got '{loss}'", key="task_args.loss")
     from detcnn.training.losses import EventRegressionLoss
 
-    target = f"truth/{args.get('target', 'nu_energy')}"
+    target = f"truth/{args['target']}"
     info = {"target": target, "classes": args.get("classes"), "loss": loss}
     stats = target_stats(train, rows, target) if train is not None else None
     return Plugin(
-        target=target, num_outputs=1, loss=EventRegressionLoss(loss), classes=class_indices(
-            attrs, args.get("classes"), "task_args.classes"),
+        target=target, num_outputs=1, loss=EventRegressionLoss(loss), classes=used_classes(attrs, args),
         predict=lambda out, x: out.float().squeeze(1), info=info,
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
         output=(stats.shift, stats.scale) if stats is not None else None,
     )  # fmt: skip
 
@@ -72,29 +84,29 @@ def metrics(
     true: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any], settings: Mapping[str, Any],
     indices: np.ndarray,
 ) -> Metrics:  # fmt: skip
-    """Relative resolution of the event quantity: RMS, core width and bias of (pred - true) / true."""
+    """Relative resolution of the event quantity: standard deviation, core width and bias of (pred - true) / true."""
     pred = prediction["pred"].astype(np.float64)
     true = np.asarray(true, dtype=np.float64)
-    return bootstrap_values(lambda rows: resolution_values(pred[rows], true[rows]), len(true), indices)
+    return bootstrap(lambda rows: resolution_values(pred[rows], true[rows]), len(true), indices)
 
 
 def plot(
     path: Path, name: str, kind: str, true: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any]
 ) -> None:
     """Relative residuals, and predicted against true energy."""
-    from detcnn.report.plots import _plt, _save
+    from detcnn.report.plots import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     rel = (prediction["pred"] - true) / true
-    residual_axes(a, rel, f"{name}: RMS {np.sqrt(np.mean(rel**2)):.3f}")
+    residual_axes(a, rel, f"{name}: std. dev. {np.std(rel):.3f}")
     b.hist2d(true, prediction["pred"], bins=50, cmap="Blues")
     lim = [0, float(np.percentile(true, 99.5))]
     b.plot(lim, lim, "k--", lw=1)
     b.set_xlabel("true energy [GeV]")
     b.set_ylabel("predicted energy [GeV]")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def report(

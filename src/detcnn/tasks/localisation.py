@@ -22,11 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.config import fill_task_args
+from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.evaluation.localisation import frame_counts, padded, scores
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, check_args
+from detcnn.kinds import NetworkKind
+from detcnn.tasks.common import TargetStats, validation_score
+from detcnn.training.plugin import Plugin
 
 NAME = "localisation"
-NETWORK = "localiser"
+NETWORK = NetworkKind.LOCALISER
 PIXEL_TRUTH = True
 HEADLINE = ("efficiency", True)
 VALIDATION = ("jaccard", "rmse_nm", "efficiency")
@@ -36,10 +40,21 @@ FIGURES = ("versus_density", "examples", "super_resolution")
 PADDED = ("locs",)  # localisations, NaN beyond the found ones of a frame
 TOLERANCE_NM = 100.0
 DETECTION_THRESHOLD = 0.5  # of the 3 x 3 summed detection probability
+#: Its ``task_args`` (JSON-schema properties, the defaults filled by :func:`plugin`).
+ARGS_SCHEMA: dict[str, Any] = {
+    "pos_weight": {"type": "number", "exclusiveMinimum": 0, "default": 4.0,
+                   "description": "Weight of the occupied fine pixels in the detection loss (they are few)."},
+}  # fmt: skip
 
 
 def fine_pixel_nm(attrs: Mapping[str, Any]) -> float:
+    """The localiser's output pixel [nm]: the camera pixel ``pixel_nm`` over ``upsampling``."""
     return float(attrs["pixel_nm"]) / int(attrs.get("upsampling", 1))
+
+
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    """Every sample (None)."""
+    return None
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -48,22 +63,16 @@ def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
 
 
 def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None) -> Plugin:
-    """``task_args``: ``pos_weight``, the weight of occupied fine pixels in the detection loss (default 4)."""
-    check_args(NAME, args, ("pos_weight",))
+    """The loss of :class:`~detcnn.training.losses.LocalisationLoss`; ``task_args``: ``pos_weight``, the weight
+    of occupied fine pixels in the detection loss. The prediction: the detection probability and
+    the offsets [fine pixels], ``(N, 3, F, F)``."""
+    args = fill_task_args(NAME, args)
     import torch
-    from torch import nn
-    from torch.nn import functional as F
+
+    from detcnn.training.losses import LocalisationLoss
 
     fine = fine_pixel_nm(attrs)
-    pos_weight = float(args.get("pos_weight", 4.0))
-
-    class LocalisationLoss(nn.Module):
-        def forward(self, out: torch.Tensor, emitters: torch.Tensor) -> torch.Tensor:
-            occupancy, offsets, occupied = fine_targets(emitters, out.shape[-1], fine)
-            weight = torch.tensor(pos_weight, device=out.device)
-            detection = F.binary_cross_entropy_with_logits(out[:, 0].float(), occupancy, pos_weight=weight)
-            err = (0.5 * torch.tanh(out[:, 1:3].float()) - offsets).square().sum(dim=1)
-            return detection + (err[occupied].mean() if occupied.any() else err.sum() * 0.0)
+    pos_weight = float(args["pos_weight"])
 
     def predict(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.sigmoid(out[:, :1].float()), 0.5 * torch.tanh(out[:, 1:3].float())], dim=1)
@@ -71,27 +80,11 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     return Plugin(
         target="emitters",
         num_outputs=3,
-        loss=LocalisationLoss(),
+        loss=LocalisationLoss(pos_weight, fine),
         predict=predict,
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
         info={"pos_weight": pos_weight, "fine_pixel_nm": fine, "tolerance_nm": TOLERANCE_NM},
     )
-
-
-def fine_targets(emitters: Any, n_fine: int, fine_nm: float) -> tuple[Any, Any, Any]:
-    """From emitter lists ``(N, K, >=2)`` [nm] (torch, NaN-padded): the occupancy ``(N, F, F)``, the offsets
-    of each emitter from its fine pixel's centre ``(N, 2, F, F)`` [fine pixels] and the occupied mask."""
-    import torch
-
-    x, y = emitters[..., 0].float() / fine_nm, emitters[..., 1].float() / fine_nm
-    ok = torch.isfinite(x) & torch.isfinite(y) & (x >= 0) & (y >= 0) & (x < n_fine) & (y < n_fine)
-    n = torch.arange(len(emitters), device=emitters.device)[:, None].expand_as(x)[ok]
-    ix, iy = x[ok].floor().long(), y[ok].floor().long()
-    occupancy = torch.zeros(len(emitters), n_fine, n_fine, device=emitters.device)
-    offsets = torch.zeros(len(emitters), 2, n_fine, n_fine, device=emitters.device)
-    occupancy[n, iy, ix] = 1.0
-    offsets[n, 0, iy, ix] = x[ok] - ix - 0.5
-    offsets[n, 1, iy, ix] = y[ok] - iy - 0.5
-    return occupancy, offsets, occupancy > 0
 
 
 def decode(maps: np.ndarray, fine_nm: float, threshold: float) -> np.ndarray:
@@ -129,14 +122,14 @@ def metrics(
                 out.update({f"{key}_{name}": v for key, v in scores(counts[mine]).items()})
         return out
 
-    return bootstrap_values(fn, len(emitters), indices)
+    return bootstrap(fn, len(emitters), indices)
 
 
 def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Mapping[str, np.ndarray],
          attrs: Mapping[str, Any]) -> None:  # fmt: skip
     """The errors (found - true) of the matched localisations, x and y [nm]."""
     from detcnn.evaluation.localisation import match
-    from detcnn.report.plots import _plt, _save
+    from detcnn.report.plots import pyplot, save_figure
 
     locs, dx, dy = prediction["locs"], [], []
     for i in range(min(len(emitters), 500)):
@@ -145,7 +138,7 @@ def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Map
         dy.append(locs[i, a, 1] - emitters[i, b, 1])
     from detcnn.report.histograms import step
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for values, label in ((np.concatenate(dx), "x"), (np.concatenate(dy), "y")):
         rms = np.sqrt(np.mean(values**2)) if len(values) else float("nan")
@@ -156,7 +149,7 @@ def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Map
     ax.set_title(name, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def report(

@@ -5,7 +5,8 @@ Loss: mean squared error over all pixels, the output in units of the train RMS o
 Prediction: zero where a pixel has no charge (the energy of what the detector saw, as for segmentation).
 
 Metrics: ``pixel_rmse`` [MeV] on the pixels with deposited energy, and the bias and width of the relative
-residual of the summed energy per event: ``event_resolution`` (RMS), ``event_core_width``, ``event_bias``.
+residual of the summed energy per event: ``event_resolution`` (standard deviation), ``event_core_width``,
+``event_bias``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from typing import Any
 import numpy as np
 
 from detcnn.errors import ConfigError
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, bootstrap_values, charge_empty, check_args
+from detcnn.evaluation.bootstrap import Metrics, bootstrap
+from detcnn.kinds import NetworkKind
+from detcnn.tasks.common import TargetStats, charge_empty, check_args, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
+from detcnn.training.plugin import Plugin
 
 NAME = "pixel_regression"
-NETWORK = "segmenter"
+NETWORK = NetworkKind.SEGMENTER
 PIXEL_TRUTH = True
 HEADLINE = ("event_resolution", False)
 VALIDATION = ("pixel_rmse", "event_resolution", "event_core_width", "event_bias")
@@ -29,7 +33,14 @@ PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")
 PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
+#: Its ``task_args`` (JSON-schema properties): none.
+ARGS_SCHEMA: dict[str, Any] = {}
 BLOCK_ROWS = 4096
+
+
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    """Every event class (None)."""
+    return None
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -61,6 +72,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
 
     return Plugin(
         target="e_pix", num_outputs=1, loss=PixelMSE(), predict=predict,
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
         output=(0.0, target_stats(train, rows).scale) if train is not None else None,
     )  # fmt: skip
 
@@ -86,7 +98,7 @@ def metrics(
         return {"pixel_rmse": float(np.sqrt(sq[rows].sum() / max(n_hit[rows].sum(), 1))),
                 **resolution_values(pred_sum[rows], true_sum[rows], "event_")}  # fmt: skip
 
-    return bootstrap_values(fn, n, indices)
+    return bootstrap(fn, n, indices)
 
 
 def _event_sums(pixels: np.ndarray) -> np.ndarray:
@@ -98,9 +110,9 @@ def plot(
     path: Path, name: str, kind: str, e_pix: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any]
 ) -> None:
     """Relative residuals of the summed energy per event, and per pixel."""
-    from detcnn.report.plots import _plt, _save
+    from detcnn.report.plots import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     n = len(e_pix)
     true_sum, pred_sum = e_pix.reshape(n, -1).sum(axis=1), prediction["pred"].reshape(n, -1).sum(axis=1)
@@ -110,7 +122,7 @@ def plot(
     residual_axes(b, (prediction["pred"][hit] - e_pix[hit]) / e_pix[hit], f"{name}: pixels with > 1 MeV")
     b.set_ylabel("pixels")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def report(

@@ -16,8 +16,9 @@ PerEvent = dict[str, tuple[np.ndarray, np.ndarray]]  # model -> (predicted, true
 
 
 def resolution_values(pred: np.ndarray, true: np.ndarray, prefix: str = "") -> dict[str, float]:
-    """``{prefix}resolution`` (RMS of r), ``{prefix}core_width`` (half the central 68 %), ``{prefix}bias``
-    (median of r) of ``r = (pred - true) / true``."""
+    """``{prefix}resolution`` (standard deviation of r: the ``rms`` of
+    :func:`~detcnn.evaluation.regression.resolution`), ``{prefix}core_width`` (half the central 68 %),
+    ``{prefix}bias`` (median of r) of ``r = (pred - true) / true``."""
     r = resolution(pred, true)
     return {f"{prefix}resolution": r["rms"], f"{prefix}core_width": r["core_width"], f"{prefix}bias": r["bias"]}
 
@@ -28,17 +29,20 @@ def resolution_report(
     examples: Callable[[Path], None],
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """Residual overlays, bias and core width against the true value, the task's examples (``examples`` draws
-    them into the given path), and the paired RMS and core-width differences of the best network and the
-    best baseline."""
+    them into the given path), and the paired standard-deviation (``rms``) and core-width differences of the best
+    network and the best baseline."""
+    from detcnn.evaluation.bootstrap import paired
+    from detcnn.kinds import ModelKind
     from detcnn.report import figures as draw
-    from detcnn.report.paired import paired_rows, sentence
+    from detcnn.report.paired import sentence
     from detcnn.report.tables import best_of_kind
 
     summaries = [s for s, _ in loaded.values()]
     name = f"test/{headline[0]}"
     out: dict[str, Any] = {"models": {m: s["metrics"][name]["value"] for m, (s, _) in loaded.items()}}
     text: list[str] = []
-    best_net, best_cut = best_of_kind(summaries, "network", headline), best_of_kind(summaries, "cuts", headline)
+    best_net = best_of_kind(summaries, ModelKind.NETWORK, headline)
+    best_cut = best_of_kind(summaries, ModelKind.BASELINE, headline)
     if best_net and best_cut:
         n = len(per_event[best_net][1])
         for what in ("rms", "core_width"):
@@ -47,7 +51,7 @@ def resolution_report(
                 pred, true = per_event[model]
                 return lambda rows: resolution(pred[rows], true[rows])[what]
 
-            diff = paired_rows(width(best_net), width(best_cut), n, indices)
+            diff = paired(width(best_net), width(best_cut), n, indices).as_dict()
             out[f"paired_{what}_difference"] = {"network": best_net, "baseline": best_cut, **diff}
             text.append(sentence(f"Resolution ({what} of (pred - true) / true)", best_net, best_cut, diff))
     draw.plot_residuals(figures["residuals"], per_event)

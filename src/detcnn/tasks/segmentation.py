@@ -19,12 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.config import fill_task_args
 from detcnn.errors import ConfigError
+from detcnn.evaluation.bootstrap import Metrics, paired
 from detcnn.evaluation.segmentation import bootstrap_nonempty_metrics, event_confusions
-from detcnn.tasks.common import Metrics, Plugin, TargetStats, charge_empty, check_args
+from detcnn.kinds import ModelKind, NetworkKind
+from detcnn.tasks.common import TargetStats, charge_empty, validation_score
+from detcnn.training.plugin import Plugin
 
 NAME = "segmentation"
-NETWORK = "segmenter"
+NETWORK = NetworkKind.SEGMENTER
 PIXEL_TRUTH = True
 HEADLINE = ("accuracy", True)
 VALIDATION = ("accuracy", "mean_iou")
@@ -33,6 +37,20 @@ PER_CLASS_TITLE = ""
 FIGURES = ("confusion", "examples")
 PADDED: tuple[str, ...] = ()  # no prediction array is NaN-padded
 BLOCK_ROWS = 4096
+#: Its ``task_args`` (JSON-schema properties, the defaults filled by :func:`plugin`).
+ARGS_SCHEMA: dict[str, Any] = {
+    "class_weights": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}}],
+                      "default": "inverse_frequency",
+                      "description": "Loss weight of each pixel class: inverse_frequency (of the train split, "
+                                     "normalised to a mean of 1), none, or a list of one number per class."},
+    "ignore_empty": {"type": "boolean", "default": False,
+                     "description": "Leave the empty pixels out of the loss (instead of weighting the classes)."},
+}  # fmt: skip
+
+
+def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
+    """Every event class (None)."""
+    return None
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -63,7 +81,7 @@ def class_weights(setting: str | Sequence[float] | None, frequencies: np.ndarray
 
 def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None, rows: Any = None) -> Plugin:
     """Weighted (or empty-ignoring) per-pixel cross-entropy; pixel classes as the prediction (module doc)."""
-    check_args(NAME, args, ("class_weights", "ignore_empty"))
+    args = fill_task_args(NAME, args)
     names = list(attrs.get("pixel_class_names") or [])
     if not names:
         raise ConfigError("segmentation needs per-pixel labels (y_pix): a detector dataset", key="task")
@@ -72,9 +90,9 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     from detcnn.training.losses import SegmentationLoss
 
     n_views = len(attrs.get("views", [None]))
-    ignore = bool(args.get("ignore_empty", False))
+    ignore = bool(args["ignore_empty"])
     stats = target_stats(train, rows) if train is not None else TargetStats(frequencies=np.full(len(names), 1.0))
-    weight = None if ignore else class_weights(args.get("class_weights", "inverse_frequency"), stats.frequencies)
+    weight = None if ignore else class_weights(args["class_weights"], stats.frequencies)
     weight_t = None if weight is None else torch.tensor(weight, dtype=torch.float32)
 
     def predict(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -87,7 +105,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     info = {"class_weights": None if weight_t is None else weight_t.tolist(), "ignore_empty": ignore}
     return Plugin(
         target="y_pix", num_outputs=len(names), loss=SegmentationLoss(weight_t, 0 if ignore else -100),
-        predict=predict, info=info,
+        predict=predict, score=validation_score(metrics, prediction, VALIDATION, attrs), info=info,
     )  # fmt: skip
 
 
@@ -125,7 +143,7 @@ def report(
     """Pixel confusion matrices, input / truth / prediction examples, paired accuracy difference."""
     from detcnn.evaluation.segmentation import nonempty_arrays
     from detcnn.report import figures as draw
-    from detcnn.report.paired import paired_rows, sentence
+    from detcnn.report.paired import sentence
     from detcnn.report.tables import best_of_kind
 
     summaries = [s for s, _ in loaded.values()]
@@ -133,13 +151,14 @@ def report(
     per_event = {m: event_confusions(test.y_pix, a["pred"], len(labels)) for m, (_, a) in loaded.items()}
     out: dict[str, Any] = {"models": {m: s["metrics"]["test/accuracy"]["value"] for m, (s, _) in loaded.items()}}
     text: list[str] = []
-    best_net, best_cut = best_of_kind(summaries, "network", HEADLINE), best_of_kind(summaries, "cuts", HEADLINE)
+    best_net = best_of_kind(summaries, ModelKind.NETWORK, HEADLINE)
+    best_cut = best_of_kind(summaries, ModelKind.BASELINE, HEADLINE)
     if best_net and best_cut:
 
         def accuracy(model: str) -> Any:
             return lambda rows: float(nonempty_arrays(per_event[model][rows].sum(axis=0))["accuracy"])
 
-        diff = paired_rows(accuracy(best_net), accuracy(best_cut), len(test.y), indices)
+        diff = paired(accuracy(best_net), accuracy(best_cut), len(test.y), indices).as_dict()
         out["paired_accuracy_difference"] = {"network": best_net, "baseline": best_cut, **diff}
         text.append(sentence("Pixel accuracy on non-empty pixels", best_net, best_cut, diff))
     draw.plot_pixel_confusions(figures["confusion"], {m: c.sum(axis=0) for m, c in per_event.items()}, labels)

@@ -94,4 +94,5 @@ class Checkpoint:
             torch.save({**state, "key": self.key, "meta": self.meta}, tmp)
 
     def remove(self) -> None:
+        """Delete the checkpoint file (if there is one)."""
         self.path.unlink(missing_ok=True)

@@ -79,6 +79,7 @@ class GpuClaim:
             )
 
     def release(self) -> None:
+        """Give the claimed GPUs back (their lock files closed)."""
         for fh in self._files:
             fh.close()
         self._files, self.indices = [], []

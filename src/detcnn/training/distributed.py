@@ -48,6 +48,7 @@ TORCHRUN = (sys.executable, "-m", "torch.distributed.run", "--standalone")
 
 
 def in_torchrun() -> bool:
+    """Whether this process was started by ``torchrun`` (its variables are set)."""
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
@@ -66,6 +67,7 @@ def init_process_group(ranks: Ranks, device: torch.device) -> None:
 
 
 def destroy_process_group() -> None:
+    """Leave the group of processes, if this process joined one."""
     import torch.distributed as dist
 
     if dist.is_initialized():
@@ -99,17 +101,6 @@ def gather_rows(part: np.ndarray, rows: np.ndarray, n: int, ranks: Ranks) -> np.
     for r, p in pieces:
         out[r] = p
     return out
-
-
-def broadcast(value: Any, ranks: Ranks) -> Any:
-    """Rank 0's ``value`` on every rank."""
-    if ranks.world == 1:
-        return value
-    import torch.distributed as dist
-
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 def processes_for(train_cfg: dict[str, Any]) -> int:

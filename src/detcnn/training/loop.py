@@ -2,7 +2,7 @@
 after every epoch to resume from, one or several processes (DistributedDataParallel).
 
 Task-specific pieces (target, loss, prediction, validation metrics) come from the task's
-:class:`~detcnn.tasks.common.Plugin`; the loop knows nothing about jets, detectors or tasks.
+:class:`~detcnn.training.plugin.Plugin`; the loop knows nothing about jets, detectors or tasks.
 """
 
 from __future__ import annotations
@@ -15,39 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from detcnn.errors import ConfigError
-from detcnn.tasks.common import Plugin
 from detcnn.training.checkpoint import Checkpoint, rng_state, set_rng_state
 from detcnn.training.data import H5Source, TensorSource, predict_with_loss
 from detcnn.training.distributed import SINGLE, Ranks, all_sum, gather_rows
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimiser and stopping settings (from the model's ``train`` config)."""
-
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 4
-    amp: bool = False  # bfloat16 autocast, CUDA only
-    max_memory_gb: float = 4.0  # a split larger than this is streamed from its file
-    max_train_events: int | None = None  # train on the first N events of the split only (a cheaper default)
-    max_val_events: int | None = None  # early stopping on the first N validation events only
-    lr_schedule: str = "constant"  # or "cosine": the learning rate falls as a half cosine to 0 over `epochs`
-
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any]) -> TrainSettings:
-        known = set(cls.__dataclass_fields__)
-        elsewhere = {"device", "seed", "gpus"}  # read by the train stage and the scheduler
-        unknown = set(cfg) - known - elsewhere
-        if unknown:
-            raise ConfigError(f"unknown train setting(s) {sorted(unknown)}; valid: {sorted(known | elsewhere)}")
-        return cls(**{k: v for k, v in cfg.items() if k in known})
+from detcnn.training.plugin import Plugin
+from detcnn.training.settings import TrainSettings
 
 
 @dataclass
@@ -81,71 +58,27 @@ def fit(
     new row of the history after its checkpoint is written (rank 0 only). Among several ``ranks`` the
     model is wrapped in DistributedDataParallel and every rank must call this with the same arguments.
     """
-    from tqdm import tqdm
-
     model.to(device)
     # On a GPU, data that fits is moved there once: no host-to-device copy per batch.
     train, val = (s.to(device) if isinstance(s, TensorSource) and s.fits_on(device) else s for s in (train, val))
-    net = _parallel(model, device, ranks)
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    if settings.lr_schedule not in ("constant", "cosine"):
-        raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', got '{settings.lr_schedule}'")
-    schedule = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.epochs) if settings.lr_schedule == "cosine" else None
-    )
-    loss_fn = plugin.loss.to(device)
-    use_amp = settings.amp and device.type == "cuda"
+    trainer = _Trainer.start(model, plugin, settings, device, generator, ranks)
     run = _Progress()
     if resume is not None:
-        run.restore(resume, model, opt, schedule, generator)
+        run.restore(resume, trainer)
     elif checkpoint is not None and ranks.main:
-        checkpoint.save(run.snapshot(model, opt, schedule, generator))
-    n_batches = math.ceil(len(train) / settings.batch_size)
-    val_part, val_rows = val.shard(ranks) if ranks.world > 1 else (val, None)
-    val_truth = plugin.truth(val.labels) if ranks.main else None
-    uneven = ranks.world > 1 and isinstance(train, H5Source)  # streamed blocks: ranks may get unequal batch counts
+        checkpoint.save(run.snapshot(trainer))
+    validation = _Validation.of(val, plugin, ranks)
     for epoch in range(run.epoch, settings.epochs):
         if run.stopped:
             break
         t0 = time.perf_counter()
-        net.train()
-        total, seen = 0.0, 0
-        bar = tqdm(
-            train.batches(settings.batch_size, shuffle=True, generator=generator, ranks=ranks),
-            total=n_batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
-            disable=not (progress and ranks.main), mininterval=5.0, leave=False,
-        )  # fmt: skip
-        with net.join() if uneven else contextlib.nullcontext():
-            for xb, yb in bar:
-                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    loss = loss_fn(net(xb), yb)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training loss became {loss.item()} at epoch {epoch + 1}; lower train.lr")
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(xb)
-                seen += len(xb)
-        total, seen = all_sum([total, seen], ranks)
-        if schedule is not None:
-            schedule.step()
-        pred_part, loss_part = predict_with_loss(model, val_part, device, transform=plugin.predict, loss_fn=loss_fn)
-        val_loss = loss_part
-        if ranks.world > 1:
-            loss_sum, n_val = all_sum([loss_part * len(val_part), len(val_part)], ranks)
-            val_loss = loss_sum / n_val
-        val_pred = gather_rows(pred_part, val_rows, len(val), ranks) if ranks.world > 1 else pred_part
-        row = {
-            "epoch": epoch + 1,
-            "train/loss": total / max(seen, 1),
-            "val/loss": val_loss,
-            **({f"val/{k}": v for k, v in plugin.score(val_truth, val_pred).items()} if ranks.main else {}),
-            "seconds": time.perf_counter() - t0,
-        }
+        train_loss = trainer.train_epoch(train, epoch, progress)
+        val_loss, scores = trainer.validate(validation)
+        row = {"epoch": epoch + 1, "train/loss": train_loss, "val/loss": val_loss, **scores,
+               "seconds": time.perf_counter() - t0}  # fmt: skip
         run.record(row, model, settings.patience)
         if checkpoint is not None and ranks.main:
-            checkpoint.save(run.snapshot(model, opt, schedule, generator))
+            checkpoint.save(run.snapshot(trainer))
         if ranks.main:
             if on_epoch is not None:
                 on_epoch(row)
@@ -163,6 +96,105 @@ def _parallel(model: nn.Module, device: torch.device, ranks: Ranks) -> nn.Module
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """The validation split as one rank sees it: ``part`` its share of ``source`` (all of it in one process),
+    at the rows ``rows`` of the split (None in one process), and ``truth``, what the plug-in scores the
+    predictions of the whole split against (rank 0 only)."""
+
+    source: TensorSource | H5Source
+    part: TensorSource | H5Source
+    rows: np.ndarray | None
+    truth: np.ndarray | None
+
+    @classmethod
+    def of(cls, val: TensorSource | H5Source, plugin: Plugin, ranks: Ranks) -> _Validation:
+        """This rank's view of the validation split ``val``."""
+        part, rows = val.shard(ranks) if ranks.world > 1 else (val, None)
+        return cls(val, part, rows, plugin.truth(val.labels) if ranks.main else None)
+
+
+@dataclass(frozen=True)
+class _Trainer:
+    """The fixed parts of one training: the model and what runs it (``net``: the model itself, or its
+    DistributedDataParallel wrapper among several ranks), the optimiser (Adam), the learning-rate schedule
+    (None: constant) and the plug-in's loss on ``device``."""
+
+    model: nn.Module
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    schedule: Any
+    loss_fn: nn.Module
+    plugin: Plugin
+    settings: TrainSettings
+    device: torch.device
+    generator: torch.Generator
+    ranks: Ranks
+
+    @classmethod
+    def start(cls, model: nn.Module, plugin: Plugin, settings: TrainSettings, device: torch.device,
+              generator: torch.Generator, ranks: Ranks) -> _Trainer:  # fmt: skip
+        """Wrap ``model`` (already on ``device``) for ``ranks``, and make its optimiser and schedule."""
+        net = _parallel(model, device, ranks)
+        opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        if settings.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', got '{settings.lr_schedule}'")
+        cosine = settings.lr_schedule == "cosine"
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.epochs) if cosine else None
+        return cls(model, net, opt, schedule, plugin.loss.to(device), plugin, settings, device, generator, ranks)
+
+    def train_epoch(self, train: TensorSource | H5Source, epoch: int, progress: bool) -> float:
+        """One pass over ``train`` in the generator's random order, then a step of the schedule: the mean
+        training loss of its events, over every rank. ``epoch`` counts from 0; ``progress``: a progress bar."""
+        from tqdm import tqdm
+
+        settings, ranks = self.settings, self.ranks
+        self.net.train()
+        total, seen = 0.0, 0
+        bar = tqdm(
+            train.batches(settings.batch_size, shuffle=True, generator=self.generator, ranks=ranks),
+            total=math.ceil(len(train) / settings.batch_size), desc=f"epoch {epoch + 1}/{settings.epochs}",
+            unit="batch", disable=not (progress and ranks.main), mininterval=5.0, leave=False,
+        )  # fmt: skip
+        uneven = ranks.world > 1 and isinstance(train, H5Source)  # streamed blocks: ranks may get unequal batch counts
+        with self.net.join() if uneven else contextlib.nullcontext():
+            for xb, yb in bar:
+                total += self._step(xb, yb, epoch) * len(xb)
+                seen += len(xb)
+        total, seen = all_sum([total, seen], ranks)
+        if self.schedule is not None:
+            self.schedule.step()
+        return total / max(seen, 1)
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor, epoch: int) -> float:
+        """One optimiser step on the batch ``(xb, yb)``; its loss. A FloatingPointError when it is not finite."""
+        xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        self.opt.zero_grad(set_to_none=True)
+        use_amp = self.settings.amp and self.device.type == "cuda"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss = self.loss_fn(self.net(xb), yb)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} at epoch {epoch + 1}; lower train.lr")
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def validate(self, validation: _Validation) -> tuple[float, dict[str, float]]:
+        """The mean loss over the validation split and, on rank 0, the plug-in's scores ``{val/<metric>: value}``
+        of the predictions of the whole split (empty on the other ranks)."""
+        ranks = self.ranks
+        pred_part, val_loss = predict_with_loss(self.model, validation.part, self.device,
+                                                transform=self.plugin.predict, loss_fn=self.loss_fn)  # fmt: skip
+        if ranks.world > 1:
+            loss_sum, n_val = all_sum([val_loss * len(validation.part), len(validation.part)], ranks)
+            val_loss = loss_sum / n_val
+        n = len(validation.source)
+        pred = gather_rows(pred_part, validation.rows, n, ranks) if ranks.world > 1 else pred_part
+        if not ranks.main:
+            return val_loss, {}
+        return val_loss, {f"val/{k}": v for k, v in self.plugin.score(validation.truth, pred).items()}
 
 
 class _Progress:
@@ -187,21 +219,24 @@ class _Progress:
             self.stale += 1
             self.stopped = self.stale >= patience
 
-    def snapshot(self, model: nn.Module, opt: Any, schedule: Any, generator: torch.Generator) -> dict[str, Any]:
+    def snapshot(self, t: _Trainer) -> dict[str, Any]:
+        """This state with the trainer's model, optimiser, schedule and random states, as a checkpoint holds it."""
         return {
-            "epoch": self.epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": schedule.state_dict() if schedule is not None else None, "history": self.history.rows,
+            "epoch": self.epoch, "model": t.model.state_dict(), "optimizer": t.opt.state_dict(),
+            "scheduler": t.schedule.state_dict() if t.schedule is not None else None, "history": self.history.rows,
             "best_epoch": self.history.best_epoch, "best_val_loss": self.history.best_val_loss,
-            "best_state": self.best_state, "stale": self.stale, "stopped": self.stopped, "rng": rng_state(generator),
+            "best_state": self.best_state, "stale": self.stale, "stopped": self.stopped,
+            "rng": rng_state(t.generator),
         }  # fmt: skip
 
-    def restore(self, state: Mapping[str, Any], model: nn.Module, opt: Any, schedule: Any,
-                generator: torch.Generator) -> None:  # fmt: skip
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if schedule is not None and state["scheduler"] is not None:
-            schedule.load_state_dict(state["scheduler"])
+    def restore(self, state: Mapping[str, Any], t: _Trainer) -> None:
+        """Continue from a :meth:`snapshot`: this state, and the trainer's model, optimiser, schedule and random
+        states."""
+        t.model.load_state_dict(state["model"])
+        t.opt.load_state_dict(state["optimizer"])
+        if t.schedule is not None and state["scheduler"] is not None:
+            t.schedule.load_state_dict(state["scheduler"])
         self.epoch, self.stale, self.stopped = int(state["epoch"]), int(state["stale"]), bool(state["stopped"])
         self.history = History(list(state["history"]), int(state["best_epoch"]), float(state["best_val_loss"]))
         self.best_state = state["best_state"]
-        set_rng_state(state["rng"], generator)
+        set_rng_state(state["rng"], t.generator)

@@ -6,27 +6,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import torch
 
 from detcnn.errors import ConfigError
-from detcnn.models import create_model, model_task
-from detcnn.models.registry import model_accepts
-from detcnn.tasks.common import Plugin
-from detcnn.training.data import InputScaling, OutputScaling, ScaledModel
+from detcnn.models import create_model, list_models, model_kind, model_takes
+from detcnn.training.plugin import Plugin
+from detcnn.training.scaling import InputScaling, OutputScaling, ScaledModel
 
 
 def network_args(arch: str, args: Mapping[str, Any], attrs: Mapping[str, Any], image_size: int,
                  num_outputs: int) -> dict[str, Any]:  # fmt: skip
     """The constructor arguments of ``arch`` for images described by ``attrs`` (``channels``, ``views``) of
     ``image_size`` pixels: ``in_channels``, ``num_classes`` (the task's outputs), ``image_size``, ``n_views``
-    (detector images) and ``upsampling`` (localisation) for the networks that take them, then the model's
-    own ``args``."""
+    (detector images) and ``upsampling`` (localisation) for the networks registered as taking them, then the
+    model's own ``args``."""
     full = {"in_channels": len(attrs["channels"]), "num_classes": int(num_outputs), "image_size": int(image_size)}
-    if "views" in attrs and model_accepts(arch, "n_views"):
+    if "views" in attrs and model_takes(arch, "n_views"):
         full["n_views"] = len(attrs["views"])  # type: ignore[arg-type]
-    if "upsampling" in attrs and model_accepts(arch, "upsampling"):  # the finer grid of a localisation
+    if "upsampling" in attrs and model_takes(arch, "upsampling"):  # the finer grid of a localisation
         full["upsampling"] = int(attrs["upsampling"])  # type: ignore[arg-type]
     full.update(args)
     return full
@@ -38,17 +38,16 @@ def build_model(
     attrs: Mapping[str, Any],
     image_size: int,
     scaling: InputScaling | None = None,
-    task: Any = None,
+    task: ModuleType | None = None,
     plugin: Plugin | None = None,
 ) -> tuple[ScaledModel, dict[str, Any]]:
     """The network ``arch`` for the task module ``task`` and its ``plugin`` (outputs, output scaling), behind
-    ``scaling``; without a plugin, one output per class of ``attrs``. A ConfigError when ``arch`` is not of
-    the kind the task needs (a segmenter for classification, ...), naming the archs that are."""
-    if task is not None and model_task(arch) != task.NETWORK:
-        from detcnn.models import list_models
-
+    ``scaling``, and its full constructor arguments; without a plugin, one output per class of ``attrs``. A
+    ConfigError when ``arch`` is not of the kind the task needs (a segmenter for classification, ...), naming
+    the archs that are."""
+    if task is not None and model_kind(arch) != task.NETWORK:
         raise ConfigError(
-            f"task '{task.NAME}' needs a {task.NETWORK} but '{arch}' is a {model_task(arch)}; choose one of "
+            f"task '{task.NAME}' needs a {task.NETWORK} but '{arch}' is a {model_kind(arch)}; choose one of "
             f"{', '.join(list_models(task.NETWORK))}", key="arch",
         )  # fmt: skip
     outputs = plugin.num_outputs if plugin is not None else len(attrs["class_names"])

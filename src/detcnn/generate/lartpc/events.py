@@ -13,8 +13,9 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from detcnn.generate import seeding
 from detcnn.generate.lartpc.deposits import Deposits
-from detcnn.generate.lartpc.interactions import PRIMARY_KINDS, sample_interactions
+from detcnn.generate.lartpc.interactions import PRIMARY_KINDS, Interactions, sample_interactions
 from detcnn.generate.lartpc.response import detector_response
 from detcnn.generate.lartpc.settings import SAMPLES, SimSettings
 from detcnn.generate.lartpc.showers import em_showers
@@ -43,23 +44,10 @@ HIT_BRANCHES = ("hit_x", "hit_y", "hit_z", "hit_t", "hit_e", "hit_q", "hit_label
 MAX_SEED = 2**63 - 1
 
 
-def simulate_events(
-    sample: str, n_events: int, rng: np.random.Generator, settings: SimSettings
-) -> dict[str, np.ndarray | ak.Array]:
-    """Simulate ``n_events`` events of ``sample`` (one of :data:`SAMPLES`); the branches of the hits file.
-
-    Event-level numpy arrays (n_events,): ``label`` (int32), ``nu_energy``, ``lepton_energy``, ``hadronic_energy``
-    [GeV], ``vtx_x``, ``vtx_y``, ``vtx_z`` [cm], ``n_pi0``, ``n_proton``, ``n_pion`` (int32), ``dep_energy`` [GeV]
-    (the sum of ``hit_e``). Jagged awkward arrays (n_events, var), hits grouped by primary particle in step order:
-    ``hit_x``, ``hit_y``, ``hit_z`` [cm, after diffusion], ``hit_t`` [ns], ``hit_e`` [GeV, true deposit],
-    ``hit_q`` [10^3 electrons], ``hit_label`` (int8: 1 track, 2 shower). All float branches are float32.
-    """
-    if sample not in SAMPLES:
-        raise ValueError(f"unknown sample '{sample}'; valid: {sorted(SAMPLES)}")
-    if n_events < 0:
-        raise ValueError(f"n_events must be >= 0, got {n_events}")
+def _deposits(inter: Interactions, rng: np.random.Generator, settings: SimSettings) -> Deposits:
+    """The energy deposits of all primaries of ``inter``: tracks (mu, pi, p; pions and protons up to an
+    exponential hadronic interaction path) then showers (e, photons), ``owner`` the primary's index."""
     lo, hi = settings.bounds
-    inter = sample_interactions(sample, n_events, rng, settings)
     start = inter.vertex[inter.event]
     is_track = inter.kind <= PRIMARY_KINDS["proton"]
     track_ids = np.flatnonzero(is_track)
@@ -91,8 +79,15 @@ def simulate_events(
     )
     tracks.deposits.owner = track_ids[tracks.deposits.owner]
     showers.deposits.owner = shower_ids[showers.deposits.owner]
-    dep = Deposits.concatenate([tracks.deposits, showers.deposits])
-    pos, charge = detector_response(dep, rng, settings)
+    return Deposits.concatenate([tracks.deposits, showers.deposits])
+
+
+def _branches(
+    sample: str, inter: Interactions, dep: Deposits, pos: np.ndarray, charge: np.ndarray
+) -> dict[str, np.ndarray | ak.Array]:
+    """The branches of :func:`simulate_events` from the truth ``inter``, the deposits ``dep`` (k,) and their
+    detector response: positions ``pos`` (k, 3) [cm] and charges ``charge`` (k,) [10^3 electrons]."""
+    n_events = len(inter.nu_energy)
     event = inter.event[dep.owner]
     order = np.lexsort((np.arange(len(dep)), dep.owner, event))
     counts = np.bincount(event, minlength=n_events)
@@ -124,11 +119,31 @@ def simulate_events(
     }
 
 
-def shard_seed(base_seed: int, sample: str, shard: int) -> int:
-    """The seed of one shard: distinct per (sample, shard), reproducible from the config seed."""
+def simulate_events(
+    sample: str, n_events: int, rng: np.random.Generator, settings: SimSettings
+) -> dict[str, np.ndarray | ak.Array]:
+    """Simulate ``n_events`` events of ``sample`` (one of :data:`SAMPLES`); the branches of the hits file.
+
+    Event-level numpy arrays (n_events,): ``label`` (int32), ``nu_energy``, ``lepton_energy``, ``hadronic_energy``
+    [GeV], ``vtx_x``, ``vtx_y``, ``vtx_z`` [cm], ``n_pi0``, ``n_proton``, ``n_pion`` (int32), ``dep_energy`` [GeV]
+    (the sum of ``hit_e``). Jagged awkward arrays (n_events, var), hits grouped by primary particle in step order:
+    ``hit_x``, ``hit_y``, ``hit_z`` [cm, after diffusion], ``hit_t`` [ns], ``hit_e`` [GeV, true deposit],
+    ``hit_q`` [10^3 electrons], ``hit_label`` (int8: 1 track, 2 shower). All float branches are float32.
+    """
     if sample not in SAMPLES:
         raise ValueError(f"unknown sample '{sample}'; valid: {sorted(SAMPLES)}")
-    return (int(base_seed) * 1_000_003 + SAMPLES[sample] * 10_007 + int(shard)) % MAX_SEED + 1
+    if n_events < 0:
+        raise ValueError(f"n_events must be >= 0, got {n_events}")
+    inter = sample_interactions(sample, n_events, rng, settings)
+    dep = _deposits(inter, rng, settings)
+    pos, charge = detector_response(dep, rng, settings)
+    return _branches(sample, inter, dep, pos, charge)
+
+
+def shard_seed(base_seed: int, sample: str, shard: int) -> int:
+    """The numpy seed of one shard of ``sample``, from the config seed; the seed streams
+    (:mod:`detcnn.generate.seeding`) are the samples' labels (:data:`SAMPLES`: 0, 1, 2)."""
+    return seeding.shard_seed(base_seed, seeding.stream_of(SAMPLES, sample), shard, MAX_SEED)
 
 
 def _concatenate(pieces: list[dict[str, np.ndarray | ak.Array]]) -> dict[str, np.ndarray | ak.Array]:

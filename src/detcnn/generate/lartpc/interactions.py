@@ -93,21 +93,28 @@ class Interactions:
 
 #: Primary particle kinds: track species first (codes equal to :data:`SPECIES`), then shower particles.
 PRIMARY_KINDS = {"muon": 0, "pion": 1, "proton": 2, "electron": 3, "photon": 4}
+#: Primary kind of the charged lepton per sample (none for NC: its outgoing neutrino is invisible).
+LEPTON_KIND = {"nue_cc": PRIMARY_KINDS["electron"], "numu_cc": PRIMARY_KINDS["muon"]}
 
 
-def sample_interactions(sample: str, n: int, rng: np.random.Generator, settings: SimSettings) -> Interactions:
-    """Draw ``n`` neutrino interactions of ``sample``: energies, lepton, hadrons and the pi0 photons.
+@dataclass
+class _Kinematics:
+    """Per event (n,): neutrino energy ``e_nu``, energy transfer ``nu``, lepton energy ``e_lep`` [GeV], the
+    lepton's unit direction ``d_lep`` (n, 3), the momentum transfer ``q_vec`` (n, 3) and ``q_abs`` [GeV] and the
+    hadronic invariant mass ``w`` [GeV]."""
 
-    E_nu from :func:`sample_neutrino_energy`; y ~ Beta(1, 1.6); x ~ Beta(1.2, 3); Q^2 = 2 M x y E; the lepton
-    (energy (1 - y) E) at the angle that gives this Q^2, uniform in azimuth, the beam along +z. Hadrons share the
-    hadronic energy nu = y E: protons (binomial, up to 3), charged pions and pi0 (binomial, up to 2, more likely
-    as W - M_N grows, pi0 more frequent in NC); pions need their mass from the budget. Up to 30 % of the kinetic
-    energy goes to invisible neutrons and binding, the rest is split by a flat Dirichlet draw. Hadron directions
-    scatter about the momentum transfer q, more tightly for a fast hadronic system (|q| / W). Every NC event has
-    at least one visible hadron (a proton if nothing else).
-    """
-    if sample not in SAMPLES:
-        raise ValueError(f"unknown sample '{sample}'; valid: {sorted(SAMPLES)}")
+    e_nu: np.ndarray
+    nu: np.ndarray
+    e_lep: np.ndarray
+    d_lep: np.ndarray
+    q_vec: np.ndarray
+    q_abs: np.ndarray
+    w: np.ndarray
+
+
+def _lepton_kinematics(sample: str, n: int, rng: np.random.Generator, settings: SimSettings) -> _Kinematics:
+    """E_nu, y ~ Beta(1, 1.6), x ~ Beta(1.2, 3), Q^2 = 2 M x y E and the lepton at the angle giving this Q^2,
+    uniform in azimuth, the beam along +z (see :func:`sample_interactions`)."""
     m_n = argon.M_PROTON / 1000.0
     m_lep = LEPTON_MASS[sample] / 1000.0
     e_nu = sample_neutrino_energy(n, rng, settings)
@@ -125,8 +132,14 @@ def sample_interactions(sample: str, n: int, rng: np.random.Generator, settings:
     q_vec = np.stack([np.zeros(n), np.zeros(n), e_nu], axis=1) - p_lep[:, None] * d_lep
     q_abs = np.linalg.norm(q_vec, axis=1)
     w = np.sqrt(np.maximum(m_n**2 + 2.0 * m_n * nu - q2, m_n**2))
-    excess = w - m_n
-    # multiplicities
+    return _Kinematics(e_nu=e_nu, nu=nu, e_lep=e_lep, d_lep=d_lep, q_vec=q_vec, q_abs=q_abs, w=w)
+
+
+def _multiplicities(
+    sample: str, nu: np.ndarray, excess: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers of protons, charged pions and pi0 per event (n,) for energy transfer ``nu`` and ``excess`` =
+    W - M_N (n,) [GeV]; pions the budget cannot pay for are dropped and an NC event gets at least a proton."""
     n_pmax, p0, p1 = PROTON_MODEL[sample]
     n_proton = _binomial_multiplicity(n_pmax, p0 + p1 * (1.0 - np.exp(-nu)), rng)
     n_pimax, pi_scale, pi_w0 = PION_MODEL[sample]
@@ -142,50 +155,91 @@ def sample_interactions(sample: str, n: int, rng: np.random.Generator, settings:
         n_pion = n_pion - (short & ~drop_pi0 & (n_pion > 0))
     if sample == "nc":
         n_proton = np.where(n_proton + n_pion + n_pi0 == 0, 1, n_proton)
-    kinetic_budget = np.maximum(nu_mev - n_pion * argon.M_PION - n_pi0 * argon.M_PI0, 0.0)
+    return n_proton, n_pion, n_pi0
+
+
+#: Hadron kind of a pi0 in :func:`_hadrons`: pi0 are not primaries, they decay to two photons.
+_PI0_CODE = -1
+
+
+def _hadrons(
+    kin: _Kinematics, counts: tuple[np.ndarray, np.ndarray, np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Protons, charged pions and pi0 (``counts`` per event (n,)) as one flat list (m,): ``event``, ``kind``
+    (:data:`PRIMARY_KINDS`, pi0 :data:`_PI0_CODE`), kinetic energy [MeV] (a flat Dirichlet share of the
+    visible hadronic kinetic energy) and unit direction (m, 3) scattered about q."""
+    n_proton, n_pion, n_pi0 = counts
+    n = len(n_proton)
+    kinetic_budget = np.maximum(kin.nu * 1000.0 - n_pion * argon.M_PION - n_pi0 * argon.M_PI0, 0.0)
     visible = kinetic_budget * (1.0 - rng.uniform(0.0, INVISIBLE_FRACTION_MAX, n))
-    # hadrons: protons, charged pions, pi0 as one flat list sharing the visible kinetic energy
-    had_event = np.concatenate([np.repeat(np.arange(n), c) for c in (n_proton, n_pion, n_pi0)])
-    pi0_code = -1  # pi0 are not primaries: they decay to two photons below
-    kinds_and_counts = ((n_proton, PRIMARY_KINDS["proton"]), (n_pion, PRIMARY_KINDS["pion"]), (n_pi0, pi0_code))
+    had_event = np.concatenate([np.repeat(np.arange(n), c) for c in counts])
+    kinds_and_counts = ((n_proton, PRIMARY_KINDS["proton"]), (n_pion, PRIMARY_KINDS["pion"]), (n_pi0, _PI0_CODE))
     had_kind = np.concatenate([np.full(c.sum(), k) for c, k in kinds_and_counts]).astype(np.int64)
     share = rng.standard_exponential(len(had_event))
     share = share / np.bincount(had_event, weights=share, minlength=n)[had_event]
     had_kin = share * visible[had_event]
-    boost = (q_abs / w)[had_event]
-    q_hat = q_vec / q_abs[:, None]
+    boost = (kin.q_abs / kin.w)[had_event]
+    q_hat = kin.q_vec / kin.q_abs[:, None]
     had_dir = _normalise(boost[:, None] * q_hat[had_event] + isotropic(len(had_event), rng))
-    # pi0 -> 2 gamma
-    is_pi0 = had_kind == pi0_code
+    return had_event, had_kind, had_kin, had_dir
+
+
+def _primaries(
+    sample: str, kin: _Kinematics, hadrons: tuple[np.ndarray, ...], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The flat primaries (m,): kind, event, kinetic energy [MeV] and direction (m, 3) of the charged lepton
+    (CC), the charged hadrons and the photons of the pi0 decays (the ``hadrons`` of :func:`_hadrons`)."""
+    had_event, had_kind, had_kin, had_dir = hadrons
+    n = len(kin.e_nu)
+    is_pi0 = had_kind == _PI0_CODE
     g1, d1, g2, d2 = pi0_decay(had_kin[is_pi0] + argon.M_PI0, had_dir[is_pi0], rng)
     pi0_event = had_event[is_pi0]
-    # primaries: lepton, charged hadrons, photons
-    lepton_kind = {"nue_cc": PRIMARY_KINDS["electron"], "numu_cc": PRIMARY_KINDS["muon"]}.get(sample)
+    lepton_kind = LEPTON_KIND.get(sample)
     kinds, events, kins, dirs = [], [], [], []
     if lepton_kind is not None:
-        lep_kin = e_lep * 1000.0 - (argon.M_MUON if lepton_kind == PRIMARY_KINDS["muon"] else 0.0)
+        lep_kin = kin.e_lep * 1000.0 - (argon.M_MUON if lepton_kind == PRIMARY_KINDS["muon"] else 0.0)
         kinds.append(np.full(n, lepton_kind))
         events.append(np.arange(n))
         kins.append(lep_kin)
-        dirs.append(d_lep)
+        dirs.append(kin.d_lep)
     charged = ~is_pi0
     kinds += [had_kind[charged], np.full(2 * len(g1), PRIMARY_KINDS["photon"])]
     events += [had_event[charged], np.concatenate([pi0_event, pi0_event])]
     kins += [had_kin[charged], np.concatenate([g1, g2])]
     dirs += [had_dir[charged], np.concatenate([d1, d2])]
+    return (np.concatenate(kinds).astype(np.int64), np.concatenate(events).astype(np.int64), np.concatenate(kins),
+            np.concatenate(dirs).reshape(-1, 3))  # fmt: skip
+
+
+def sample_interactions(sample: str, n: int, rng: np.random.Generator, settings: SimSettings) -> Interactions:
+    """Draw ``n`` neutrino interactions of ``sample``: energies, lepton, hadrons and the pi0 photons.
+
+    E_nu from :func:`sample_neutrino_energy`; y ~ Beta(1, 1.6); x ~ Beta(1.2, 3); Q^2 = 2 M x y E; the lepton
+    (energy (1 - y) E) at the angle that gives this Q^2, uniform in azimuth, the beam along +z. Hadrons share the
+    hadronic energy nu = y E: protons (binomial, up to 3), charged pions and pi0 (binomial, up to 2, more likely
+    as W - M_N grows, pi0 more frequent in NC); pions need their mass from the budget. Up to 30 % of the kinetic
+    energy goes to invisible neutrons and binding, the rest is split by a flat Dirichlet draw. Hadron directions
+    scatter about the momentum transfer q, more tightly for a fast hadronic system (|q| / W). Every NC event has
+    at least one visible hadron (a proton if nothing else).
+    """
+    if sample not in SAMPLES:
+        raise ValueError(f"unknown sample '{sample}'; valid: {sorted(SAMPLES)}")
+    kin = _lepton_kinematics(sample, n, rng, settings)
+    counts = _multiplicities(sample, kin.nu, kin.w - argon.M_PROTON / 1000.0, rng)
+    kind, event, kinetic, direction = _primaries(sample, kin, _hadrons(kin, counts, rng), rng)
     lo, hi = settings.bounds
     margin = settings.fiducial_margin
     vertex = rng.uniform(lo + margin, hi - margin, (n, 3))
     return Interactions(
-        nu_energy=e_nu,
-        lepton_energy=np.zeros(n) if lepton_kind is None else e_lep,
-        hadronic_energy=nu,
+        nu_energy=kin.e_nu,
+        lepton_energy=np.zeros(n) if LEPTON_KIND.get(sample) is None else kin.e_lep,
+        hadronic_energy=kin.nu,
         vertex=vertex,
-        n_proton=n_proton,
-        n_pion=n_pion,
-        n_pi0=n_pi0,
-        kind=np.concatenate(kinds).astype(np.int64),
-        event=np.concatenate(events).astype(np.int64),
-        kinetic=np.concatenate(kins),
-        direction=np.concatenate(dirs).reshape(-1, 3),
+        n_proton=counts[0],
+        n_pion=counts[1],
+        n_pi0=counts[2],
+        kind=kind,
+        event=event,
+        kinetic=kinetic,
+        direction=direction,
     )

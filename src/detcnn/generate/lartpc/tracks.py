@@ -6,7 +6,7 @@ Units: lengths in cm, times in ns, energies and masses in MeV, angles in rad.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -115,6 +115,132 @@ def _highland_variance(path: np.ndarray, momentum: np.ndarray, beta: np.ndarray)
     return argon.highland_theta0(path, momentum, beta) ** 2
 
 
+@dataclass
+class _Moving:
+    """The m particles still moving: ``idx`` (m,) their index among the inputs, ``pos`` and ``d`` (m, 3)
+    position [cm] and unit direction, ``kin`` kinetic energy [MeV], ``res`` residual CSDA range [cm], ``limit``
+    the path at which they stop [cm], ``mass`` [MeV], ``path`` travelled [cm], ``clock`` time [ns] and
+    ``species`` (codes of :data:`SPECIES`), all (m,)."""
+
+    idx: np.ndarray
+    pos: np.ndarray
+    d: np.ndarray
+    kin: np.ndarray
+    res: np.ndarray
+    limit: np.ndarray
+    mass: np.ndarray
+    path: np.ndarray
+    clock: np.ndarray
+    species: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> _Moving:
+        """The particles where the bool mask ``keep`` (m,) is True."""
+        return _Moving(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+
+def _start_moving(
+    start: np.ndarray, direction: np.ndarray, kinetic: np.ndarray, species: np.ndarray, max_path: np.ndarray | None
+) -> _Moving:
+    """All n particles at their start (inputs as in :func:`propagate_tracks`): path and clock 0, the residual
+    range the CSDA range of ``kinetic``, the path limit ``max_path`` (n,) [cm] or infinite."""
+    start = np.asarray(start, dtype=np.float64)
+    n = len(start)
+    species = np.asarray(species, dtype=np.intp)
+    kin = np.asarray(kinetic, dtype=np.float64).copy()
+    return _Moving(
+        idx=np.arange(n),
+        pos=start.copy(),
+        d=_normalise(np.asarray(direction, dtype=np.float64)),
+        kin=kin,
+        res=range_of(kin, species),
+        limit=np.full(n, np.inf) if max_path is None else np.asarray(max_path, dtype=np.float64).copy(),
+        mass=SPECIES_MASS[species],
+        path=np.zeros(n),
+        clock=np.zeros(n),
+        species=species,
+    )
+
+
+def _record_deposits(
+    out: dict[str, list[np.ndarray]], live: _Moving, ds: np.ndarray, dep: np.ndarray, speed: np.ndarray
+) -> None:
+    """Append to ``out`` one deposit per particle that moves (``ds`` (m,) > 0 [cm]), at the step's middle:
+    position (k, 3) [cm], time [ns] at ``speed`` (m,) [cm/ns], energy ``dep`` (m,) [MeV], dE/dx [MeV/cm],
+    owner and path [cm]."""
+    moved = ds > 0
+    half = 0.5 * ds
+    out["pos"].append((live.pos + half[:, None] * live.d)[moved])
+    out["t"].append((live.clock + half / speed)[moved])
+    out["e"].append(dep[moved])
+    out["dedx"].append(dep[moved] / ds[moved])
+    out["owner"].append(live.idx[moved])
+    out["path"].append((live.path + half)[moved])
+
+
+def _scattered(
+    d: np.ndarray, path: np.ndarray, new_path: np.ndarray, momentum: np.ndarray, beta: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:  # fmt: skip
+    """Directions ``d`` (m, 3) turned by two Gaussian projected angles [rad] of variance
+    theta_0^2(``new_path``) - theta_0^2(``path``) (Highland at ``momentum`` (m,) [MeV], paths (m,) [cm])."""
+    var = _highland_variance(new_path, momentum, beta) - _highland_variance(path, momentum, beta)
+    theta = rng.standard_normal((2, len(path))) * np.sqrt(np.maximum(var, 0.0))
+    return rotate(d, theta[0], theta[1])
+
+
+def _advance(
+    live: _Moving, ds: np.ndarray, rng: np.random.Generator, out: dict[str, list[np.ndarray]], *, scatter: bool,
+    straggling: bool,
+) -> None:  # fmt: skip
+    """Move every particle of ``live`` (in place) by ``ds`` (m,) [cm]: its residual range falls by ``ds``, its
+    kinetic energy follows from the CSDA table, the step's loss (with straggling) is recorded in ``out`` and
+    the direction turns by multiple scattering."""
+    res_new = live.res - ds
+    kin_new = kinetic_of(res_new, live.species)
+    beta, _, bg = argon.beta_gamma(0.5 * (live.kin + kin_new), live.mass)
+    loss = live.kin - kin_new
+    dep = fluctuate(loss, ds, beta, bg, live.mass, rng) if straggling else loss
+    speed = np.maximum(beta, 1e-6) * argon.C_CM_PER_NS
+    _record_deposits(out, live, ds, dep, speed)
+    live.pos = live.pos + ds[:, None] * live.d
+    live.clock = live.clock + ds / speed
+    new_path = live.path + ds
+    if scatter:
+        live.d = _scattered(live.d, live.path, new_path, bg * live.mass, beta, rng)
+    live.path, live.kin, live.res = new_path, kin_new, res_new
+
+
+def _retire(live: _Moving, ends: dict[str, np.ndarray], exit_dist: np.ndarray, ds: np.ndarray) -> _Moving:
+    """Store in ``ends`` (path, direction, kinetic, reason per input particle) the particles that ranged out,
+    left the box (step ``ds`` (m,) reached ``exit_dist`` (m,) [cm]) or reached their path limit; return the rest."""
+    ranged_out = live.res <= 0.0
+    exited = ds >= exit_dist
+    stopped = live.path >= live.limit * (1.0 - 1e-12)
+    done = ranged_out | exited | stopped
+    if not done.any():
+        return live
+    gone = live.idx[done]
+    ends["path"][gone] = live.path[done]
+    ends["direction"][gone] = live.d[done]
+    ends["kinetic"][gone] = live.kin[done]
+    ends["reason"][gone] = np.where(ranged_out[done], 0, np.where(exited[done], 1, 2))
+    return live.subset(~done)
+
+
+def _gather_deposits(out: dict[str, list[np.ndarray]]) -> Deposits:
+    """The deposits recorded step by step in ``out``, as one :class:`Deposits` labelled track."""
+    cat = {k: np.concatenate(v) if v else np.zeros((0, 3) if k == "pos" else 0) for k, v in out.items()}
+    return Deposits(
+        pos=cat["pos"].reshape(-1, 3),
+        t=cat["t"],
+        e=cat["e"],
+        dedx=cat["dedx"],
+        owner=cat["owner"].astype(np.int64),
+        label=np.full(len(cat["e"]), HIT_LABELS["track"], dtype=np.int8),
+        path=cat["path"],
+    )
+
+
 def propagate_tracks(
     start: np.ndarray,
     direction: np.ndarray,
@@ -140,71 +266,14 @@ def propagate_tracks(
     theta_0^2(s + ds) - theta_0^2(s) (Highland at the current momentum), so that after a path s the total
     projected angle has the Highland width theta_0(s), not the sum of per-step widths.
     """
-    start = np.asarray(start, dtype=np.float64)
-    n = len(start)
-    species = np.asarray(species, dtype=np.intp)
-    pos = start.copy()
-    d = _normalise(np.asarray(direction, dtype=np.float64))
-    kin = np.asarray(kinetic, dtype=np.float64).copy()
-    res = range_of(kin, species)
-    limit = np.full(n, np.inf) if max_path is None else np.asarray(max_path, dtype=np.float64).copy()
-    mass = SPECIES_MASS[species]
-    path = np.zeros(n)
-    clock = np.zeros(n)
-    idx = np.arange(n)
-    total_path = np.zeros(n)
-    final_dir = d.copy()
-    final_kin = np.zeros(n)
-    reason = np.zeros(n, dtype=np.int8)
+    live = _start_moving(start, direction, kinetic, species, max_path)
+    n = len(live.idx)
+    ends = {"path": np.zeros(n), "direction": live.d.copy(), "kinetic": np.zeros(n),
+            "reason": np.zeros(n, dtype=np.int8)}  # fmt: skip
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("pos", "t", "e", "dedx", "owner", "path")}
-    while idx.size:
-        exit_dist = distance_to_exit(pos, d, lo, hi)
-        ds = np.maximum(np.minimum(np.minimum(res, step), np.minimum(exit_dist, limit - path)), 0.0)
-        res_new = res - ds
-        kin_new = kinetic_of(res_new, species)
-        beta, _, bg = argon.beta_gamma(0.5 * (kin + kin_new), mass)
-        loss = kin - kin_new
-        dep = fluctuate(loss, ds, beta, bg, mass, rng) if straggling else loss
-        speed = np.maximum(beta, 1e-6) * argon.C_CM_PER_NS
-        moved = ds > 0
-        half = 0.5 * ds
-        out["pos"].append((pos + half[:, None] * d)[moved])
-        out["t"].append((clock + half / speed)[moved])
-        out["e"].append(dep[moved])
-        out["dedx"].append(dep[moved] / ds[moved])
-        out["owner"].append(idx[moved])
-        out["path"].append((path + half)[moved])
-        pos = pos + ds[:, None] * d
-        clock = clock + ds / speed
-        new_path = path + ds
-        if scatter:
-            momentum = bg * mass
-            var = _highland_variance(new_path, momentum, beta) - _highland_variance(path, momentum, beta)
-            theta = rng.standard_normal((2, len(ds))) * np.sqrt(np.maximum(var, 0.0))
-            d = rotate(d, theta[0], theta[1])
-        path, kin, res = new_path, kin_new, res_new
-        ranged_out = res <= 0.0
-        exited = ds >= exit_dist
-        stopped = path >= limit * (1.0 - 1e-12)
-        done = ranged_out | exited | stopped
-        if done.any():
-            gone = idx[done]
-            total_path[gone] = path[done]
-            final_dir[gone] = d[done]
-            final_kin[gone] = kin[done]
-            reason[gone] = np.where(ranged_out[done], 0, np.where(exited[done], 1, 2))
-            keep = ~done
-            idx, pos, d, kin, res, limit, mass, path, clock, species = (
-                a[keep] for a in (idx, pos, d, kin, res, limit, mass, path, clock, species)
-            )
-    cat = {k: np.concatenate(v) if v else np.zeros((0, 3) if k == "pos" else 0) for k, v in out.items()}
-    deposits = Deposits(
-        pos=cat["pos"].reshape(-1, 3),
-        t=cat["t"],
-        e=cat["e"],
-        dedx=cat["dedx"],
-        owner=cat["owner"].astype(np.int64),
-        label=np.full(len(cat["e"]), HIT_LABELS["track"], dtype=np.int8),
-        path=cat["path"],
-    )
-    return Tracks(deposits=deposits, path=total_path, direction=final_dir, kinetic=final_kin, reason=reason)
+    while live.idx.size:
+        exit_dist = distance_to_exit(live.pos, live.d, lo, hi)
+        ds = np.maximum(np.minimum(np.minimum(live.res, step), np.minimum(exit_dist, live.limit - live.path)), 0.0)
+        _advance(live, ds, rng, out, scatter=scatter, straggling=straggling)
+        live = _retire(live, ends, exit_dist, ds)
+    return Tracks(deposits=_gather_deposits(out), **ends)
