@@ -14,7 +14,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from detcnn.baselines import BASELINES
-from detcnn.config import fill_baseline, fill_dataset, fill_generate, fill_task_args, load, schema
+from detcnn.config import fill_baseline, fill_dataset, fill_generate, fill_task_args, load
+from detcnn.config.schema import schema
 from detcnn.errors import ConfigError
 from detcnn.generate import SOURCES
 from detcnn.io.events import TREE_NAME

@@ -108,7 +108,7 @@ def _filled(config: Mapping[str, Any], section: str) -> dict[str, dict[str, Any]
 def check_config(config: Mapping[str, Any], *, networks: bool = True) -> None:
     """Every check of the module doc on ``config`` (as :func:`detcnn.config.load` filled it, or partial: each
     entry is filled here); ``networks``: build them too. The first failure raises a ConfigError naming the key."""
-    from detcnn.training.loop import TrainSettings
+    from detcnn.training.settings import TrainSettings
 
     datasets, models, baselines = (_filled(config, s) for s in ("datasets", "models", "baselines"))
     check_datasets(datasets)

@@ -84,7 +84,7 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from detcnn.config import schema
+    from detcnn.config.schema import schema
 
     sys.stdout.write(render(schema()))
 

@@ -10,14 +10,15 @@ one is the table's error with the valid names, not a schema error about the keys
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from detcnn.config.schema import NO_FILL, Schema, composed, nodes_at, section_schema
 from detcnn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 
 def _fill_properties(validator: Any, properties: Mapping[str, Schema], instance: Any, schema: Schema) -> Iterator:
@@ -26,17 +27,27 @@ def _fill_properties(validator: Any, properties: Mapping[str, Schema], instance:
         for name, sub in properties.items():
             if "default" in sub and name not in instance:
                 instance[name] = copy.deepcopy(sub["default"])
+    from jsonschema import Draft202012Validator
+
     yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
 
 
-FillingValidator = validators.extend(Draft202012Validator, {"properties": _fill_properties})
+@functools.cache
+def _filling_validator() -> Any:
+    """JSON-schema draft 2020-12 whose ``properties`` fills defaults (jsonschema is imported here, on the
+    first validation: a stage that only parses its JSON arguments does not pay for it)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"properties": _fill_properties})
 
 
 def _fill(node: Schema, instance: Any, prefix: str) -> None:
     """Validate ``instance`` against ``node`` in place, filling defaults; the most relevant error as a
     ConfigError whose key starts with ``prefix``. (A key whose value is wrong is also "unevaluated" to
     ``unevaluatedProperties``: that error goes, the value's own is the one to report.)"""
-    errors = [e for e in FillingValidator(node).iter_errors(instance)
+    from jsonschema.exceptions import best_match
+
+    errors = [e for e in _filling_validator()(node).iter_errors(instance)
               if e.validator != "unevaluatedProperties" or _extra(e)]  # fmt: skip
     error = best_match(errors)
     if error is not None:
@@ -181,7 +192,7 @@ def _allowed(node: Schema, instance: Mapping[str, Any]) -> tuple[set[str], str]:
     titles of those branches (``source 'pythia_jets', events 'jets'``), or the node's own title."""
     keys, titles = set(node.get("properties", {})), []
     for sub in node.get("allOf", []):
-        if "if" not in sub or Draft202012Validator(sub["if"]).is_valid(instance):
+        if "if" not in sub or _filling_validator()(sub["if"]).is_valid(instance):
             then = sub.get("then", sub)
             keys |= set(then.get("properties", {}))
             titles += [then["title"]] if "title" in then else []

@@ -9,20 +9,20 @@ callers fall back to the numpy reference.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is a dependency; this keeps the numpy path usable without it
-    njit = None
 
 #: Channel name -> code understood by the kernel.
 CHANNEL_CODES = {"charged_pt": 0, "neutral_pt": 1, "charged_multiplicity": 2, "total_pt": 3, "multiplicity": 4}
 #: Row order of :func:`observables`: the observables it fuses (:data:`detcnn.physics.observables.FUSED`).
 OBSERVABLE_ORDER = ("n_constituents", "mass", "girth", "ptd")
-AVAILABLE = njit is not None
+#: Whether numba is installed (it is a dependency; without it the numpy path still works). numba itself is
+#: imported, and the kernels compiled (or loaded from numba's cache), on the first call that uses them: the
+#: workflow's rules and most stages import this module through the rasteriser table and never call a kernel.
+AVAILABLE = importlib.util.find_spec("numba") is not None
+_COMPILED = False
 
 
 def use_compiled(backend: str) -> bool:
@@ -150,10 +150,18 @@ def _observables_kernel(pt, mt, eta, phi, offsets, jet_eta, jet_phi, out):
         out[3, j] = math.sqrt(spt2) / safe
 
 
-if AVAILABLE:
+def _compile() -> None:
+    """Replace the kernels by their numba versions, once (the kernel calls ``_wrap`` through this module's
+    globals, so the compiled ``_wrap`` is bound first)."""
+    global _wrap, _images_kernel, _observables_kernel, _COMPILED
+    if _COMPILED:
+        return
+    from numba import njit
+
     _wrap = njit(cache=True, inline="always")(_wrap)
     _images_kernel = njit(cache=True)(_images_kernel)
     _observables_kernel = njit(cache=True)(_observables_kernel)
+    _COMPILED = True
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -181,6 +189,7 @@ def images(
     out = np.zeros(n_jets * n_chan * n_pix * n_pix, dtype=np.float32)
     x, y = np.empty_like(pt), np.empty_like(pt)
     codes = np.array([CHANNEL_CODES[c] for c in channels], dtype=np.int64)
+    _compile()
     n_outside = _images_kernel(
         pt, eta, phi, np.ascontiguousarray(charge), _offsets(counts), np.ascontiguousarray(jet_phi, dtype=f64),
         codes, n_pix, float(half_width), bool(rotate), bool(flip), bool(pt_sum), x, y, out,
@@ -202,6 +211,7 @@ def observables(
     f64 = np.float64
     out = np.empty((4, len(counts)))
     pt = np.ascontiguousarray(pt, dtype=f64)
+    _compile()
     _observables_kernel(
         pt, pt if mt is None else np.ascontiguousarray(mt, dtype=f64),
         *(np.ascontiguousarray(a, dtype=f64) for a in (eta, phi)), _offsets(counts),
