@@ -78,6 +78,8 @@ CASES: dict[str, tuple[Callable[[dict], None], list[str]]] = {
     "unknown baseline kind": (lambda c: c["baselines"]["pixel_cuts"].update(kind="bdt"),
                               ["baselines.pixel_cuts.kind", "sequential_cuts"]),
     "unknown source": (lambda c: c["datasets"]["nu"].update(source="geant4"), ["datasets.nu.source", "detector_sim"]),
+    "a selection without observables": (lambda c: c["baselines"].update(nue_cuts={"kind": "sequential_cuts"}),
+                                        ["baselines.nue_cuts.observables", "names no observable", "length_cm"]),
     "bad model argument": (lambda c: c["models"]["cnn"]["args"].update(fliters=[4]),
                            ["models.cnn.args", "fliters"]),
     "bad task argument": (lambda c: c["models"]["unet"].update(task_args={"class_weight": "x"}),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from detcnn.baselines import get_baseline
 from detcnn.catalogue import class_names, event_kind, observable_names, runs_on
 from detcnn.config.fill import fill_entry
 from detcnn.errors import ConfigError
@@ -92,6 +93,10 @@ def check_observables(key: str, entry: Mapping[str, Any], dataset: str, kind: st
     kind of events ``kind`` of ``dataset`` it runs on (:func:`detcnn.catalogue.observable_names`)."""
     valid = observable_names(kind)
     cuts = [c if isinstance(c, str) else c.get("observable") for c in entry.get("cuts") or []]
+    reads = {"observables", "cuts"} & set(getattr(get_baseline(entry["kind"]), "SCHEMA", {}))
+    if reads and not (entry.get("observables") or cuts):  # a kind that cuts on observables, given none
+        raise ConfigError("names no observable to cut on", key=f"{key}.observables",
+                          fix=f"list some of {list(valid)} under 'observables'")  # fmt: skip
     for field, names in (("observables", entry.get("observables") or []), ("cuts", cuts)):
         unknown = [n for n in names if n not in valid]
         if unknown:
