@@ -51,7 +51,7 @@ def run(name: str, entry: dict, images: Path, device: torch.device, amp: bool, e
     files = {s: ImageFile(images / f"{s}.h5") for s in ("train", "val", "test")}
     attrs = files["train"].attrs
     task, args, limits = get_task(entry.get("task")), entry.get("task_args") or {}, entry.get("train", {})
-    classes = task.used_classes(attrs, args)
+    classes = task.target(attrs, args).classes
     rows = {
         "train": files["train"].select(classes, limits.get("max_train_events")),
         "val": files["val"].select(classes, limits.get("max_val_events")),

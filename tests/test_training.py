@@ -156,8 +156,9 @@ DETECTOR = {"channels": ["xz", "yz"], "views": ["xz", "yz"], "class_names": ["nu
      ("energy_regression", {"classes": ["NC", "nu_e CC"]}, [2, 0])],
 )  # fmt: skip
 def test_the_events_a_task_trains_on_are_known_before_its_plugin(name: str, args: dict, classes: list | None) -> None:
-    """The train stage selects the train rows with ``used_classes`` and then builds the plug-in once, fitted
-    on those rows: both must name the same event classes."""
+    """The train stage selects the train rows with the task's ``target`` and then builds the plug-in once,
+    fitted on those rows; the evaluate stage judges a baseline by the ``target`` alone: all must agree."""
     task = TASKS[name]
-    assert task.used_classes(DETECTOR, args) == classes
-    assert task.plugin(DETECTOR, args).classes == classes
+    judged, plugin = task.target(DETECTOR, args), task.plugin(DETECTOR, args)
+    assert judged.classes == classes and plugin.classes == classes
+    assert judged.dataset == plugin.target

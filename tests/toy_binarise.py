@@ -13,7 +13,7 @@ import numpy as np
 
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import TargetStats, check_args, validation_score
+from detcnn.tasks.common import Target, TargetStats, check_args, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "binarisation"
@@ -40,8 +40,8 @@ def binarise(images: Any) -> Any:
     return out if isinstance(images, torch.Tensor) else out.numpy()
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    return None
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    return Target("X", truth=binarise)
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -58,7 +58,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
             return nn.functional.cross_entropy(logits.float(), binarise(x))
 
     return Plugin(
-        target="X", num_outputs=2, loss=BinariseLoss(), truth=binarise,
+        target=target(attrs, args).dataset, num_outputs=2, loss=BinariseLoss(), truth=target(attrs, args).truth,
         predict=lambda out, x: out.argmax(dim=1).to(torch.int8),
         score=validation_score(metrics, prediction, VALIDATION, attrs),
     )  # fmt: skip

@@ -32,6 +32,7 @@ from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageFile, ImageSet
 from detcnn.kinds import ModelKind
 from detcnn.tasks import TASKS, get_task
+from detcnn.tasks.common import Target
 from detcnn.tracking import copy_metrics, mlflow_run
 
 Paths = str | os.PathLike[str]
@@ -41,7 +42,7 @@ def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
     return np.arange(len(images.y)) if classes is None else np.flatnonzero(np.isin(images.y, classes))
 
 
-Scored = tuple[Any, Any, np.ndarray, dict[str, np.ndarray], dict[str, Any]]  # task, plugin, rows, prediction, info
+Scored = tuple[Any, Target, np.ndarray, dict[str, np.ndarray], dict[str, Any]]  # task, target, rows, prediction, info
 
 
 def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
@@ -55,8 +56,10 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
     device = resolve_device("auto")
     model, payload = load_network(model_path, device)
     task = get_task(payload.get("task"))
-    plugin = task.plugin(test.attrs, payload.get("task_args") or {})
-    rows = _rows(test, plugin.classes)
+    task_args = payload.get("task_args") or {}
+    judged = task.target(test.attrs, task_args)
+    plugin = task.plugin(test.attrs, task_args)
+    rows = _rows(test, judged.classes)
     X = test.X[rows]
     predict(model, TensorSource(X[:256], np.zeros(min(256, len(X)))), device, transform=plugin.predict)  # warm-up
     t0 = time.perf_counter()
@@ -68,18 +71,19 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
         with open(history) as fh:
             epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
         info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
-    return task, plugin, rows, task.prediction(out, test.attrs), info
+    return task, judged, rows, task.prediction(out, test.attrs), info
 
 
 def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
-    """The task, plug-in, evaluated rows, prediction and info of a fitted baseline (``baseline.json``)."""
+    """The task, target, evaluated rows, prediction and info of a fitted baseline (``baseline.json``): no
+    network, so no training plug-in (and no torch) either."""
     model = json.loads(Path(model_path).read_text())
     baseline = get_baseline(model.get("kind"))
     task = TASKS[baseline.TASK]
-    plugin = task.plugin(test.attrs, baseline.task_args(model))
-    rows = _rows(test, plugin.classes)
+    judged = task.target(test.attrs, baseline.task_args(model))
+    rows = _rows(test, judged.classes)
     prediction = {k: v[rows] for k, v in baseline.predict(model, test).items()}
-    return task, plugin, rows, prediction, {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"]}
+    return task, judged, rows, prediction, {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"]}
 
 
 SCORERS = {ModelKind.NETWORK: _network, ModelKind.BASELINE: _baseline}
@@ -99,12 +103,12 @@ def run(
     kind = ModelKind(kind)
     with ImageFile(test) as f:
         images = f.load(with_images=True, with_pixels=True)
-    task, plugin, rows, prediction, info = SCORERS[kind](model, images, threads, history)
+    task, judged, rows, prediction, info = SCORERS[kind](model, images, threads, history)
     for array_name, values in prediction.items():
         bad = np.isinf(values) if array_name in task.PADDED else ~np.isfinite(values)
         if values.dtype.kind == "f" and np.any(bad):
             raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {test}")
-    truth = plugin.truth(images.array(plugin.target)[rows])
+    truth = judged.truth(images.array(judged.dataset)[rows])
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
     settings = {"efficiencies": list(efficiencies), "purities": list(purities), "event_classes": images.y[rows]}
     results = {f"test/{k}": v for k, v in task.metrics(truth, prediction, images.attrs, settings, indices).items()}

@@ -83,7 +83,7 @@ def run(
     task_args = dict(model_cfg.get("task_args") or {})
     ranks = Ranks.from_env()
     with ImageFile(train) as tr, ImageFile(val) as va:
-        train_rows = tr.select(task.used_classes(tr.attrs, task_args), settings.max_train_events)
+        train_rows = tr.select(task.target(tr.attrs, task_args).classes, settings.max_train_events)
         plugin = task.plugin(tr.attrs, task_args, tr, train_rows)  # fits class weights, output scaling on train
         configure_threads(threads)
         device, claim = _device(train_cfg["device"], ranks)

@@ -13,8 +13,10 @@ Every task module defines:
   figure names (``<name>.png``); ``PADDED``: the prediction arrays padded with NaN (a frame's localisations),
   where a NaN is no error; ``ARGS_SCHEMA``: its ``task_args`` (JSON-schema properties with defaults and
   descriptions, composed into the config schema; ``plugin`` fills them with :func:`detcnn.config.fill_task_args`);
-- ``used_classes(attrs, args)``: the event classes a model of the task learns and is evaluated on (None:
-  all), so the train stage selects its rows before it builds the plug-in;
+- ``target(attrs, args)``: the torch-free :class:`~detcnn.tasks.common.Target` a model of the task is judged
+  against: the image-file dataset, the event classes it learns and is evaluated on (None: all), the truth;
+  the train stage selects its rows with it before it builds the plug-in, and a baseline's evaluation needs
+  nothing more (no torch);
 - ``target_stats(train, rows)`` and ``plugin(attrs, args, train=None, rows=None)``: the training plug-in
   (:class:`~detcnn.training.plugin.Plugin`: target, outputs, loss, prediction, output scaling fitted on the
   events ``rows`` of the train split, and the validation score,

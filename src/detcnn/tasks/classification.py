@@ -24,7 +24,7 @@ from detcnn.evaluation.bootstrap import Metrics, bootstrap_metrics, on_rows, pai
 from detcnn.evaluation.metrics import Metric, auc, metric_functions, roc
 from detcnn.evaluation.multiclass import efficiency_at_purity_metric, one_vs_rest_auc_metric, selection_metrics
 from detcnn.kinds import ModelKind, NetworkKind
-from detcnn.tasks.common import TargetStats, check_args, validation_score
+from detcnn.tasks.common import Target, TargetStats, check_args, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "classification"
@@ -46,9 +46,9 @@ def signal_class(attrs: Mapping[str, Any]) -> int:
     return int(attrs.get("signal_class", 1 if len(names) == 2 else 0))
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    """Every event class (None)."""
-    return None
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    """The event class ``y`` of every event."""
+    return Target("y")
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -63,7 +63,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
     from torch import nn
 
     return Plugin(
-        target="y", num_outputs=len(attrs["class_names"]), loss=nn.CrossEntropyLoss(),
+        target=target(attrs, args).dataset, num_outputs=len(attrs["class_names"]), loss=nn.CrossEntropyLoss(),
         predict=lambda out, x: torch.softmax(out.float(), dim=1),
         score=validation_score(metrics, prediction, VALIDATION, attrs),
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """What the task modules share: the train statistics a task may fit (:class:`TargetStats`), the validation
-score of its :class:`~detcnn.training.plugin.Plugin` (:func:`validation_score`) and argument checks (the
+score of its :class:`~detcnn.training.plugin.Plugin` (:func:`validation_score`), the torch-free
+:class:`Target` every model of a task is judged against, and argument checks (the
 bootstrap is :mod:`detcnn.evaluation.bootstrap`).
 
 Torch-free at import (the rules import the task table): torch appears only inside functions.
@@ -30,6 +31,22 @@ def validation_score(
         return values(metrics(truth, prediction(out, attrs), attrs, {}, no_resamples(len(truth))), names)
 
     return score
+
+
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model of a task is judged against, torch-free (a baseline's evaluation needs no more):
+    ``dataset``: the image-file dataset (``y``, ``y_pix``, ``e_pix``, ``truth/<name>``, ``emitters``, or ``X``
+    for a target made from the image); ``classes``: the event classes used (None: all); ``truth(stored)``: what
+    predictions are compared with, from the stored dataset's rows."""
+
+    dataset: str
+    classes: list[int] | None = None
+    truth: Callable[[np.ndarray], np.ndarray] = _same
 
 
 @dataclass

@@ -19,7 +19,7 @@ from detcnn.config import fill_task_args
 from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import TargetStats, class_indices, validation_score
+from detcnn.tasks.common import Target, TargetStats, class_indices, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 from detcnn.training.plugin import Plugin
 
@@ -43,9 +43,11 @@ ARGS_SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    """The event classes of ``task_args.classes`` (None: all); a ConfigError naming the dataset's classes."""
-    return class_indices(attrs, args.get("classes"), "task_args.classes")
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    """``truth/<task_args.target>`` of the events of ``task_args.classes`` (None: all; a ConfigError naming the
+    dataset's classes)."""
+    args = fill_task_args(NAME, args)
+    return Target(f"truth/{args['target']}", class_indices(attrs, args.get("classes"), "task_args.classes"))
 
 
 def target_stats(
@@ -64,11 +66,11 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
         raise ConfigError(f"energy regression loss must be one of {list(LOSSES)}, got '{loss}'", key="task_args.loss")
     from detcnn.training.losses import EventRegressionLoss
 
-    target = f"truth/{args['target']}"
-    info = {"target": target, "classes": args.get("classes"), "loss": loss}
-    stats = target_stats(train, rows, target) if train is not None else None
+    judged = target(attrs, args)
+    info = {"target": judged.dataset, "classes": args.get("classes"), "loss": loss}
+    stats = target_stats(train, rows, judged.dataset) if train is not None else None
     return Plugin(
-        target=target, num_outputs=1, loss=EventRegressionLoss(loss), classes=used_classes(attrs, args),
+        target=judged.dataset, num_outputs=1, loss=EventRegressionLoss(loss), classes=judged.classes,
         predict=lambda out, x: out.float().squeeze(1), info=info,
         score=validation_score(metrics, prediction, VALIDATION, attrs),
         output=(stats.shift, stats.scale) if stats is not None else None,

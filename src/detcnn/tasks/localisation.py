@@ -26,7 +26,7 @@ from detcnn.config import fill_task_args
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.evaluation.localisation import frame_counts, padded, scores
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import TargetStats, validation_score
+from detcnn.tasks.common import Target, TargetStats, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "localisation"
@@ -52,9 +52,9 @@ def fine_pixel_nm(attrs: Mapping[str, Any]) -> float:
     return float(attrs["pixel_nm"]) / int(attrs.get("upsampling", 1))
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    """Every sample (None)."""
-    return None
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    """The emitter lists ``emitters`` of every frame (all samples)."""
+    return Target("emitters")
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -78,7 +78,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
         return torch.cat([torch.sigmoid(out[:, :1].float()), 0.5 * torch.tanh(out[:, 1:3].float())], dim=1)
 
     return Plugin(
-        target="emitters",
+        target=target(attrs, args).dataset,
         num_outputs=3,
         loss=LocalisationLoss(pos_weight, fine),
         predict=predict,

@@ -20,7 +20,7 @@ import numpy as np
 from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import TargetStats, charge_empty, check_args, validation_score
+from detcnn.tasks.common import Target, TargetStats, charge_empty, check_args, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 from detcnn.training.plugin import Plugin
 
@@ -38,9 +38,9 @@ ARGS_SCHEMA: dict[str, Any] = {}
 BLOCK_ROWS = 4096
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    """Every event class (None)."""
-    return None
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    """The deposited energy per pixel ``e_pix`` [MeV] of every event."""
+    return Target("e_pix")
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -71,7 +71,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
         return torch.where(charge_empty(x, n_views), torch.zeros_like(energy), energy)
 
     return Plugin(
-        target="e_pix", num_outputs=1, loss=PixelMSE(), predict=predict,
+        target=target(attrs, args).dataset, num_outputs=1, loss=PixelMSE(), predict=predict,
         score=validation_score(metrics, prediction, VALIDATION, attrs),
         output=(0.0, target_stats(train, rows).scale) if train is not None else None,
     )  # fmt: skip

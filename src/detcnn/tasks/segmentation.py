@@ -24,7 +24,7 @@ from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, paired
 from detcnn.evaluation.segmentation import bootstrap_nonempty_metrics, event_confusions
 from detcnn.kinds import ModelKind, NetworkKind
-from detcnn.tasks.common import TargetStats, charge_empty, validation_score
+from detcnn.tasks.common import Target, TargetStats, charge_empty, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "segmentation"
@@ -48,9 +48,9 @@ ARGS_SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def used_classes(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> list[int] | None:
-    """Every event class (None)."""
-    return None
+def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
+    """The pixel classes ``y_pix`` of every event."""
+    return Target("y_pix")
 
 
 def target_stats(train: Any, rows: np.ndarray | None) -> TargetStats:
@@ -104,8 +104,9 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
 
     info = {"class_weights": None if weight_t is None else weight_t.tolist(), "ignore_empty": ignore}
     return Plugin(
-        target="y_pix", num_outputs=len(names), loss=SegmentationLoss(weight_t, 0 if ignore else -100),
-        predict=predict, score=validation_score(metrics, prediction, VALIDATION, attrs), info=info,
+        target=target(attrs, args).dataset, num_outputs=len(names), predict=predict, info=info,
+        loss=SegmentationLoss(weight_t, 0 if ignore else -100),
+        score=validation_score(metrics, prediction, VALIDATION, attrs),
     )  # fmt: skip
 
 
