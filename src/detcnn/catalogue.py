@@ -18,7 +18,7 @@ from detcnn.generate import SOURCES, get_source
 from detcnn.rasterisers import RASTERISERS
 from detcnn.tasks import DEFAULT_TASK, TASKS, get_task
 
-__all__ = ["BASELINES", "RASTERISERS", "SOURCES", "TASKS", "applies", "class_names", "entries_on", "entry_task",
+__all__ = ["BASELINES", "RASTERISERS", "SOURCES", "TASKS", "applies", "class_names", "entry_task",
            "event_kind", "observable_names", "runs_on", "samples", "task_figures"]  # fmt: skip
 
 
@@ -65,20 +65,12 @@ def applies(entry: Mapping[str, Any], ds: Mapping[str, Any]) -> bool:
     return wanted is None or wanted.admits(len(class_names(ds)))
 
 
-def runs_on(entry: Mapping[str, Any], dataset: str, datasets: Mapping[str, Mapping[str, Any]],
-            task: str | None = None) -> bool:  # fmt: skip
+def runs_on(entry: Mapping[str, Any], dataset: str, datasets: Mapping[str, Mapping[str, Any]]) -> bool:
     """Whether a ``models`` or ``baselines`` entry runs on ``dataset`` (of the filled ``datasets``): the entry
-    lists it under ``datasets`` (or lists none: all of them) and :func:`applies` to it; of ``task`` only,
-    when given. The one answer to "what runs where", for the rules and the config checks."""
-    return (dataset in entry.get("datasets", list(datasets)) and applies(entry, datasets[dataset])
-            and task in (None, entry_task(entry)))  # fmt: skip
-
-
-def entries_on(entries: Mapping[str, Mapping[str, Any]], dataset: str, datasets: Mapping[str, Mapping[str, Any]],
-               task: str | None = None) -> list[str]:  # fmt: skip
-    """The names of ``entries`` (the ``models`` or the ``baselines`` section) that run on ``dataset``
-    (:func:`runs_on`), in config order."""
-    return [name for name, entry in entries.items() if runs_on(entry, dataset, datasets, task)]
+    lists it under ``datasets`` (or lists none: all of them) and :func:`applies` to it. The one answer to
+    "what runs where": the config checks use it, and :func:`detcnn.config.load` gives every typed entry the
+    datasets it runs on, which the rules read."""
+    return dataset in entry.get("datasets", list(datasets)) and applies(entry, datasets[dataset])
 
 
 def task_figures(task: str) -> tuple[str, ...]:

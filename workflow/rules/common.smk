@@ -10,11 +10,11 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from detcnn.catalogue import TASKS, entries_on, samples, task_figures
+from detcnn.catalogue import TASKS, task_figures
 from detcnn.config import load
 from detcnn.errors import ConfigError
 from detcnn.kinds import ModelKind
-from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads, model_gpus
+from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads
 
 
 try:  # the networks are built once, where the workflow starts (a cluster job re-reads this file)
@@ -23,10 +23,10 @@ except ConfigError as exc:
     raise WorkflowError(f"the config cannot run: {exc}") from None
 config.update(WORKFLOW_CONFIG.plain)
 
-SEED = int(config["seed"])
-TRACKING_URI = config["tracking"]["uri"] or "sqlite:///results/mlflow/mlflow.db"
-EFFICIENCIES = [float(e) for e in config["evaluate"]["efficiencies"]]
-PURITIES = [float(p) for p in config["evaluate"]["purities"]]
+SEED = WORKFLOW_CONFIG.seed
+TRACKING_URI = WORKFLOW_CONFIG.tracking.uri or "sqlite:///results/mlflow/mlflow.db"
+EFFICIENCIES = list(WORKFLOW_CONFIG.evaluate.efficiencies)
+PURITIES = list(WORKFLOW_CONFIG.evaluate.purities)
 ENV = "../envs/detcnn.yaml"
 
 
@@ -46,19 +46,25 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
+def _running(entries, dataset, task):
+    """Names of ``entries`` (typed models or baselines, each knowing the datasets it runs on, computed once by
+    detcnn.config.load) that run on ``dataset`` (for ``task`` only, when given), in config order."""
+    return [e.name for e in entries.values() if dataset in e.datasets and task in (None, e.task)]
+
+
 def networks(dataset, task=None):
     """Names under 'models' that run on ``dataset`` (for ``task`` only, when given)."""
-    return entries_on(config["models"], dataset, config["datasets"], task)
+    return _running(WORKFLOW_CONFIG.models, dataset, task)
 
 
 def baselines(dataset, task=None):
     """Names under 'baselines' that run on ``dataset`` (for ``task`` only, when given)."""
-    return entries_on(config["baselines"], dataset, config["datasets"], task)
+    return _running(WORKFLOW_CONFIG.baselines, dataset, task)
 
 
 def dataset_tasks(dataset):
     """The tasks of a dataset that have at least one model or baseline."""
-    return [t for t in config["datasets"][dataset]["tasks"] if networks(dataset, t) or baselines(dataset, t)]
+    return [t for t in WORKFLOW_CONFIG.datasets[dataset].tasks if networks(dataset, t) or baselines(dataset, t)]
 
 
 def model_kind(wildcards):
@@ -72,32 +78,32 @@ def all_reports():
 
 def all_exports():
     """``model.onnx`` of every network of every dataset (none with export.onnx false)."""
-    if not config["export"]["onnx"]:
+    if not WORKFLOW_CONFIG.export.onnx:
         return []
     return [f"results/models/{d}/{m}/model.onnx" for d in config["datasets"] for m in networks(d)]
 
 
 def tracking_args(dataset, model):
     """The train command's tracking flags: the network as an MLflow model (and registered), system metrics."""
-    tracking = config["tracking"]
-    flags = ["--system-metrics"] if tracking["system_metrics"] else []
-    if tracking["register_models"]:
+    tracking = WORKFLOW_CONFIG.tracking
+    flags = ["--system-metrics"] if tracking.system_metrics else []
+    if tracking.register_models:
         flags += ["--log-model", "--register-as", f"{dataset}-{model}"]
-    elif tracking["log_model"]:
+    elif tracking.log_model:
         flags += ["--log-model"]
     return " ".join(flags)
 
 
 def event_files(wildcards):
     """The ROOT files of a dataset: its source's generated shards, or the user's own files."""
-    ds = dataset_cfg(wildcards)
-    if not samples(ds):
-        return ds["files"]
+    ds = WORKFLOW_CONFIG.datasets[wildcards.dataset]
+    if not ds.samples:
+        return ds.section["files"]
     return expand(
         rules.generate.output.events,
         dataset=wildcards.dataset,
-        sample=samples(ds),
-        shard=range(ds["generate"]["shards"]),
+        sample=ds.samples,
+        shard=range(ds.section["generate"]["shards"]),
     )
 
 
@@ -141,6 +147,6 @@ def training_resources():
     """The resources of a training: its stage's, and the GPU section's when its model asks for GPUs."""
 
     def one(key):
-        return lambda w: job_resources(config["resources"], "train", model_gpus(config["models"][w.model]))[key]
+        return lambda w: job_resources(config["resources"], "train", WORKFLOW_CONFIG.models[w.model].gpus)[key]
 
     return {key: one(key) for key in RESOURCE_KEYS}

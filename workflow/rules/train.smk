@@ -39,7 +39,7 @@ rule train:
         "logs/train/{dataset}/{model}.log",
     benchmark:
         "benchmarks/train/{dataset}/{model}.tsv"
-    threads: lambda w: job_threads(config["resources"], "train", model_gpus(config["models"][w.model]))
+    threads: lambda w: job_threads(config["resources"], "train", WORKFLOW_CONFIG.models[w.model].gpus)
     resources:
         **training_resources(),
     conda:

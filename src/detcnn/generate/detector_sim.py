@@ -10,7 +10,7 @@ from typing import Any
 from detcnn.config.schema import dataclass_properties
 from detcnn.generate.lartpc.settings import CLASS_NAMES, SimSettings
 from detcnn.generate.lartpc.settings import SAMPLES as SAMPLE_LABELS
-from detcnn.generate.schema import generate_section
+from detcnn.generate.schema import POSITIVE, generate_section
 
 NAME = "detector_sim"
 SAMPLES = tuple(SAMPLE_LABELS)
@@ -20,7 +20,6 @@ TRUTH = (
     "nu_energy", "lepton_energy", "hadronic_energy", "dep_energy", "vtx_x", "vtx_y", "vtx_z",
     "n_pi0", "n_proton", "n_pion",
 )  # fmt: skip
-_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 #: The dataset keys it adds (JSON-schema properties): the ``generate`` section, the detector's settings with
 #: the defaults of :class:`~detcnn.generate.lartpc.settings.SimSettings`.
 SCHEMA: dict[str, Any] = {
@@ -29,19 +28,19 @@ SCHEMA: dict[str, Any] = {
                                "description": "Simulated events per shard and sample (nue_cc, numu_cc, nc)."},
         "detector": {"type": "object", "additionalProperties": False, "default": {},
                      "description": "Physics and detector settings.", "properties": dataclass_properties(SimSettings, {
-            "energy_mean": {**_POSITIVE, "description": "Mean neutrino energy [GeV] (Gamma spectrum)."},
-            "energy_shape": {**_POSITIVE, "description": "Shape of the Gamma energy spectrum."},
-            "energy_min": {**_POSITIVE, "description": "Lowest neutrino energy [GeV]."},
-            "energy_max": {**_POSITIVE, "description": "Highest neutrino energy [GeV]."},
-            "volume": {"type": "array", "items": _POSITIVE, "minItems": 3, "maxItems": 3,
+            "energy_mean": {**POSITIVE, "description": "Mean neutrino energy [GeV] (Gamma spectrum)."},
+            "energy_shape": {**POSITIVE, "description": "Shape of the Gamma energy spectrum."},
+            "energy_min": {**POSITIVE, "description": "Lowest neutrino energy [GeV]."},
+            "energy_max": {**POSITIVE, "description": "Highest neutrino energy [GeV]."},
+            "volume": {"type": "array", "items": POSITIVE, "minItems": 3, "maxItems": 3,
                        "description": "Active volume (L_x drift, L_y, L_z beam) [cm], MicroBooNE's."},
             "fiducial_margin": {"type": "number", "minimum": 0,
                                 "description": "Vertices at least this far from every face [cm]."},
-            "track_step": {**_POSITIVE, "description": "Track step length [cm], one hit per step."},
-            "shower_granularity": {**_POSITIVE, "description": "Energy of one shower deposit [MeV]."},
-            "efield": {**_POSITIVE, "description": "Drift field [kV/cm] for recombination."},
-            "drift_velocity": {**_POSITIVE, "description": "Electron drift velocity [cm/us]."},
-            "lifetime": {**_POSITIVE, "description": "Electron lifetime [ms]."},
+            "track_step": {**POSITIVE, "description": "Track step length [cm], one hit per step."},
+            "shower_granularity": {**POSITIVE, "description": "Energy of one shower deposit [MeV]."},
+            "efield": {**POSITIVE, "description": "Drift field [kV/cm] for recombination."},
+            "drift_velocity": {**POSITIVE, "description": "Electron drift velocity [cm/us]."},
+            "lifetime": {**POSITIVE, "description": "Electron lifetime [ms]."},
             "diffusion": {"type": "boolean", "description": "Smear hits by longitudinal and transverse diffusion."},
         })},
     }, required=["n_events_per_shard"]),

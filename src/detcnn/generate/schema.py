@@ -10,6 +10,10 @@ SHARDS: dict[str, Any] = {"type": "integer", "minimum": 1, "default": 2,
                           "description": "Shards per sample; each is one job with its own seed."}  # fmt: skip
 
 
+#: A positive number (a length, an energy, a rate): the type of most simulation settings.
+POSITIVE: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
+
+
 def generate_section(
     description: str, properties: Mapping[str, Mapping[str, Any]], required: Sequence[str] = ()
 ) -> dict[str, Any]:

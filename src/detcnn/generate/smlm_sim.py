@@ -24,7 +24,7 @@ import numpy as np
 from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError
 from detcnn.generate import seeding
-from detcnn.generate.schema import generate_section
+from detcnn.generate.schema import POSITIVE, generate_section
 from detcnn.physics.microscope import Camera, camera_frames, expected_frames
 
 NAME = "smlm_sim"
@@ -67,7 +67,6 @@ class MicroscopeSettings(Camera):
             raise ConfigError(str(exc), key="generate.microscope") from None
 
 
-_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 #: The dataset keys it adds (JSON-schema properties): the ``generate`` section, the microscope's settings with
 #: the defaults of :class:`MicroscopeSettings`.
 SCHEMA: dict[str, Any] = {
@@ -77,18 +76,18 @@ SCHEMA: dict[str, Any] = {
         "microscope": {"type": "object", "additionalProperties": False, "default": {},
                        "description": "Optics, camera and emitters.",
                        "properties": dataclass_properties(MicroscopeSettings, {
-            "wavelength_nm": {**_POSITIVE, "description": "Emission wavelength [nm]; PSF width 0.21 lambda / NA."},
-            "numerical_aperture": {**_POSITIVE, "description": "Objective's numerical aperture."},
-            "pixel_nm": {**_POSITIVE, "description": "Camera pixel in the sample plane [nm]."},
+            "wavelength_nm": {**POSITIVE, "description": "Emission wavelength [nm]; PSF width 0.21 lambda / NA."},
+            "numerical_aperture": {**POSITIVE, "description": "Objective's numerical aperture."},
+            "pixel_nm": {**POSITIVE, "description": "Camera pixel in the sample plane [nm]."},
             "n_pix": {"type": "integer", "minimum": 4, "description": "Frame size [pixels per side]."},
             "background": {"type": "number", "minimum": 0, "description": "Background [photons / pixel / frame]."},
-            "gain": {**_POSITIVE, "description": "Camera gain [ADU / photon]."},
+            "gain": {**POSITIVE, "description": "Camera gain [ADU / photon]."},
             "read_noise": {"type": "number", "minimum": 0, "description": "Gaussian read noise [ADU]."},
             "offset": {"type": "number", "description": "Camera offset [ADU]."},
-            "photons_mean": {**_POSITIVE, "description": "Mean photons per emitter and frame (Gamma, shape 4)."},
+            "photons_mean": {**POSITIVE, "description": "Mean photons per emitter and frame (Gamma, shape 4)."},
             "densities": {"type": "object", "additionalProperties": False,
                           "description": "Emitters per um^2 of each sample.",
-                          "properties": {s: {**_POSITIVE, "default": DEFAULT_DENSITIES[s],
+                          "properties": {s: {**POSITIVE, "default": DEFAULT_DENSITIES[s],
                                              "description": f"Emitters per um^2 of the {s} sample."}
                                          for s in SAMPLES}},
             "filament_jitter_nm": {"type": "number", "minimum": 0,
