@@ -57,7 +57,8 @@ def test_missing_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_bad_json_names_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["-q", "fit-baseline", "--train", str(tmp_path / "t.h5"), "--model", str(tmp_path / "baseline.json"),
+    argv = ["-q", "fit-baseline", "--train", str(tmp_path / "t.h5"), "--val", str(tmp_path / "v.h5"),
+            "--model", str(tmp_path / "baseline.json"),
             "--dataset", "qg", "--name", "cut", "--efficiencies", "0.5", "--baseline-config", "{not json"]  # fmt: skip
     assert main(argv) == 2
     assert "--baseline-config is not valid JSON" in capsys.readouterr().err

@@ -92,8 +92,8 @@ def test_new_observable_source_and_baseline_run_through_the_stages(tmp_path: Pat
     model = tmp_path / "baseline.json"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     init_tracking.run(uri=uri, marker=tmp_path / "store.json")
-    fitted = fit_baseline.run(train=splits["train"], model=model, dataset="toy", name="lead", cfg=baseline,
-                              efficiencies=[0.5], tracking_uri=uri)  # fmt: skip
+    fitted = fit_baseline.run(train=splits["train"], val=splits["val"], model=model, dataset="toy", name="lead",
+                              cfg=baseline, efficiencies=[0.5], tracking_uri=uri)  # fmt: skip
     assert fitted["sign"] == 1, "quark jets (signal) have fewer constituents: a larger leading fraction"
     out = {name: tmp_path / "eval" / name for name in ("scores.npz", "metrics.json", "plot.png")}
     summary = evaluate.run(model=model, kind=ModelKind.BASELINE, test=splits["test"], scores=out["scores.npz"],

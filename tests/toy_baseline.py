@@ -11,12 +11,13 @@ import numpy as np
 
 from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.io.images import ImageSet
-from detcnn.kinds import ClassCount
+from detcnn.kinds import BaselineFamily, ClassCount
 
 NAME = "oriented_observable"
 TASK = "classification"
 CLASSES = ClassCount.BINARY
 PIXELS = False
+FAMILY = BaselineFamily.SINGLE_OBSERVABLE
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
 SCHEMA: dict[str, Any] = {
     "observables": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1,
@@ -24,7 +25,9 @@ SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     """The observable and its sign: +1 if the signal's train mean is above the background's, else -1."""
     (name,) = cfg["observables"]
     require_observables(images, [name])

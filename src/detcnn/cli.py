@@ -105,7 +105,7 @@ def _fit_baseline(a: argparse.Namespace) -> Any:
     from detcnn.tracking import resolve_uri
 
     return fit_baseline.run(
-        train=a.train, model=a.model, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
+        train=a.train, val=a.val, model=a.model, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
         cfg=parse_json_arg(a.baseline_config, "baseline-config"), tracking_uri=resolve_uri(a.tracking_uri),
     )  # fmt: skip
 
@@ -207,7 +207,7 @@ def _add_fit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     b = _command(sub, "fit-baseline", _fit_baseline, "fit a cut-based baseline on the train split", DATASET,
                  WORKING_POINTS, TRACKING)  # fmt: skip
-    _path(b, "train", "model")
+    _path(b, "train", "val", "model")
     b.add_argument("--name", required=True, help="the baseline's name under 'baselines'")
     b.add_argument("--baseline-config", required=True, help="JSON: {kind, observables, ...}")
 

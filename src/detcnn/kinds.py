@@ -50,3 +50,20 @@ class ClassCount(StrEnum):
     def admits(self, n_classes: int) -> bool:
         """Whether a dataset of ``n_classes`` event classes is of this count."""
         return (n_classes == 2) == (self is ClassCount.BINARY)
+
+
+class BaselineFamily(StrEnum):
+    """What a baseline kind is, for the report's comparisons (the network against the best of each family):
+
+    - ``single_observable``: a cut on one observable (the classic one-variable analysis);
+    - ``cuts``: cuts on several observables or on pixels (a box, a sequential selection, pixel cuts, a peak
+      finder);
+    - ``calibration``: an energy from a calibration of the summed charge;
+    - ``multivariate``: a multivariate combination of the observables fitted by a learning algorithm
+      (boosted decision trees), the classical ceiling a network must beat.
+    """
+
+    SINGLE_OBSERVABLE = "single_observable"
+    CUTS = "cuts"
+    CALIBRATION = "calibration"
+    MULTIVARIATE = "multivariate"

@@ -5,6 +5,7 @@
 rule fit_baseline:
     input:
         train=rules.rasterise.output.train,
+        val=rules.rasterise.output.val,
         store=ancient(rules.init_tracking.output.marker),
     output:
         model="results/models/{dataset}/{model}/baseline.json",
@@ -20,7 +21,7 @@ rule fit_baseline:
     conda:
         ENV
     shell:
-        "detcnn fit-baseline --train {input.train} --model {output.model} --dataset {wildcards.dataset}"
+        "detcnn fit-baseline --train {input.train} --val {input.val} --model {output.model} --dataset {wildcards.dataset}"
         " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
         " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
 

@@ -6,11 +6,14 @@ table:
   ``CLASSES``: a :class:`~detcnn.kinds.ClassCount` (``BINARY``: datasets of two classes only, ``MULTICLASS``:
   of more) or None (any);
   ``PIXELS``: whether it reads the images and per-pixel truth (else the observables and event truth);
+  ``FAMILY``: a :class:`~detcnn.kinds.BaselineFamily` (single observable, cuts, calibration, multivariate):
+  the report sets the best network against the best baseline of each family;
   ``SCHEMA``: its config keys besides ``kind`` and ``datasets`` (JSON-schema properties with defaults and
   descriptions, composed into the config schema by :func:`detcnn.config.schema`), and optionally
   ``REQUIRED``, those it cannot do without;
-- ``fit(images, cfg, working_points)``: the JSON-able model from the train split (``images`` an
-  :class:`~detcnn.io.images.ImageSet`, ``cfg`` the baseline's filled config section);
+- ``fit(images, cfg, working_points, val=None)``: the JSON-able model from the train split (``images`` an
+  :class:`~detcnn.io.images.ImageSet`, ``cfg`` the baseline's filled config section; ``val``, the validation
+  split, loaded alike, for kinds that stop early on it; never the test split);
 - ``predict(model, images)``: the named prediction arrays of its task for every event of a split;
 - ``task_args(model)``: the task settings its predictions are judged by (target, classes);
 - ``fitted_numbers(model)``: how many numbers it fitted (its "parameters" in the tables);

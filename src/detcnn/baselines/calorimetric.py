@@ -12,18 +12,22 @@ import numpy as np
 from detcnn.baselines.calibration import apply_calibration, fit_calibration
 from detcnn.baselines.common import event_rows, event_truth, train_section
 from detcnn.io.images import ImageSet
+from detcnn.kinds import BaselineFamily
 from detcnn.tasks.energy_regression import ARGS_SCHEMA
 
 NAME = "calorimetric"
 TASK = "energy_regression"
 CLASSES = None
 PIXELS = False
+FAMILY = BaselineFamily.CALIBRATION
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties): those of the energy regression it is
 #: judged as, with their defaults.
 SCHEMA: dict[str, Any] = {"target": ARGS_SCHEMA["target"], "classes": ARGS_SCHEMA["classes"]}
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     rows = event_rows(images, cfg.get("classes"))
     target = cfg["target"]
     model = fit_calibration(images.observables["total_charge"][rows], event_truth(images, target)[rows])

@@ -28,11 +28,13 @@ from detcnn.baselines.common import no_task_args, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.evaluation.localisation import padded
 from detcnn.io.images import ImageSet
+from detcnn.kinds import BaselineFamily
 
 NAME = "local_maxima"
 TASK = "localisation"
 CLASSES = None
 PIXELS = True
+FAMILY = BaselineFamily.CUTS
 N_THRESHOLDS = 24
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
 SCHEMA: dict[str, Any] = {
@@ -158,7 +160,9 @@ def noise_level(dog: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(dog - np.median(dog))))
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     """Tuned on at most ``max_tune_frames`` train frames, evenly spaced in file order (every sample): for
     each fit ``window`` of ``windows`` (pixels), the detection threshold of the best Jaccard
     index among ``N_THRESHOLDS`` multiples (0.25 to 15) of the filtered frames' noise (ThunderSTORM's default

@@ -11,15 +11,19 @@ import numpy as np
 from detcnn.baselines.calibration import apply_calibration, fit_calibration
 from detcnn.baselines.common import charge_images, no_task_args, train_section
 from detcnn.io.images import ImageSet
+from detcnn.kinds import BaselineFamily
 
 NAME = "pixel_calibration"
 TASK = "pixel_regression"
 CLASSES = None
 PIXELS = True
+FAMILY = BaselineFamily.CALIBRATION
 SCHEMA: dict[str, Any] = {}  # no keys besides kind and datasets
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     charge, energy = charge_images(images), images.e_pix
     both = (charge > 0) & (energy > 0)
     return fit_calibration(charge[both].astype(np.float64), energy[both].astype(np.float64))

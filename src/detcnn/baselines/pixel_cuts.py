@@ -34,6 +34,7 @@ import numpy as np
 from detcnn.baselines.common import charge_images, count_thresholds, no_task_args, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
+from detcnn.kinds import BaselineFamily
 
 EMPTY, TRACK, SHOWER = 0, 1, 2
 FEATURES = ("occupancy", "density", "elongation")
@@ -239,6 +240,7 @@ NAME = "pixel_cuts"
 TASK = "segmentation"
 CLASSES = None
 PIXELS = True
+FAMILY = BaselineFamily.CUTS
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
 SCHEMA: dict[str, Any] = {
     "window": {"type": "integer", "minimum": 3, "default": 5,
@@ -246,7 +248,9 @@ SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     return fit_pixel_cuts(charge_images(images), images.y_pix, window=int(cfg["window"]))
 
 

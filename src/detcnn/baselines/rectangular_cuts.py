@@ -11,12 +11,13 @@ import numpy as np
 from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_rectangular_cuts, score_rectangular_cuts
 from detcnn.io.images import ImageSet
-from detcnn.kinds import ClassCount
+from detcnn.kinds import BaselineFamily, ClassCount
 
 NAME = "rectangular_cuts"
 TASK = "classification"
 CLASSES = ClassCount.BINARY
 PIXELS = False
+FAMILY = BaselineFamily.CUTS
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties), and those it needs.
 SCHEMA: dict[str, Any] = {
     "observables": {"type": "array", "items": {"type": "string"}, "minItems": 2,
@@ -29,7 +30,9 @@ SCHEMA: dict[str, Any] = {
 REQUIRED = ("observables",)
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     require_observables(images, cfg["observables"])
     model = fit_rectangular_cuts(images.observables, images.y, cfg["observables"], working_points,
                                  grid=int(cfg["grid"]), n_targets=int(cfg["n_targets"]))  # fmt: skip

@@ -31,7 +31,7 @@ import numpy as np
 from detcnn.baselines.common import count_thresholds, no_task_args, signal_class, train_section
 from detcnn.errors import ConfigError, InputError
 from detcnn.io.images import ImageSet
-from detcnn.kinds import ClassCount
+from detcnn.kinds import BaselineFamily, ClassCount
 
 NU_E = 0
 DIRECTIONS: dict[str, int] = {">": 1, "<": -1}
@@ -250,6 +250,7 @@ NAME = "sequential_cuts"
 TASK = "classification"
 CLASSES = ClassCount.MULTICLASS
 PIXELS = False
+FAMILY = BaselineFamily.CUTS
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties).
 SCHEMA: dict[str, Any] = {
     "observables": {"type": "array", "items": {"type": "string"}, "minItems": 1,
@@ -267,7 +268,9 @@ SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     """Thresholds of ``cfg['cuts']`` (or of ``cfg['observables']`` with automatic directions) on train."""
     cuts = cfg.get("cuts") or [{"observable": o, "direction": "auto"} for o in cfg["observables"]]
     return fit_sequential_cuts(images.observables, images.y, cuts, signal_class=signal_class(images),

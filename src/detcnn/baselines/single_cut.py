@@ -11,12 +11,13 @@ import numpy as np
 from detcnn.baselines.common import no_task_args, require_observables, train_auc, train_auc_metrics
 from detcnn.baselines.cuts import fit_single_cut, score_single_cut
 from detcnn.io.images import ImageSet
-from detcnn.kinds import ClassCount
+from detcnn.kinds import BaselineFamily, ClassCount
 
 NAME = "single_cut"
 TASK = "classification"
 CLASSES = ClassCount.BINARY
 PIXELS = False
+FAMILY = BaselineFamily.SINGLE_OBSERVABLE
 #: Its keys besides ``kind`` and ``datasets`` (JSON-schema properties), and those it needs.
 SCHEMA: dict[str, Any] = {
     "observables": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1,
@@ -25,7 +26,9 @@ SCHEMA: dict[str, Any] = {
 REQUIRED = ("observables",)
 
 
-def fit(images: ImageSet, cfg: Mapping[str, Any], working_points: list[float]) -> dict[str, Any]:
+def fit(
+    images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
+) -> dict[str, Any]:
     require_observables(images, cfg["observables"])
     model = fit_single_cut(images.observables, images.y, cfg["observables"], working_points)
     model["train_auc"] = train_auc(images, predict(model, images))

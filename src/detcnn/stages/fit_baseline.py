@@ -1,7 +1,9 @@
 """The fit-baseline stage: what one does without a network, fitted on the train split -> a JSON model.
 
 The kind (:data:`detcnn.baselines.BASELINES`) fits on the train images (observables, or images and
-per-pixel truth); the model it writes (``baseline.json``) is evaluated by the evaluate stage like a network of its task.
+per-pixel truth); a kind that stops its fit early (boosted trees) watches the validation split, as a network's
+training does, and never sees the test split. The model it writes (``baseline.json``) is evaluated by the
+evaluate stage like a network of its task.
 Every fit is an MLflow run (params: the config; metrics: the train figures of merit).
 """
 
@@ -22,17 +24,19 @@ from detcnn.tracking import log_params_flat, mlflow_run, shared_params
 
 
 def run(
-    *, train: str | os.PathLike[str], model: str | os.PathLike[str], dataset: str, name: str, cfg: Mapping[str, Any],
-    efficiencies: Sequence[float], tracking_uri: str,
+    *, train: str | os.PathLike[str], val: str | os.PathLike[str], model: str | os.PathLike[str], dataset: str,
+    name: str, cfg: Mapping[str, Any], efficiencies: Sequence[float], tracking_uri: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Fit baseline ``name`` (its config section ``cfg``, ``kind`` first; its defaults filled here) on the
-    ``train`` split at the signal ``efficiencies`` working points; write the fitted model to ``model`` (JSON,
-    atomically) and log the fit."""
+    ``train`` split at the signal ``efficiencies`` working points (``val``: the validation split, for the kinds
+    that stop early on it); write the fitted model to ``model`` (JSON, atomically) and log the fit."""
     cfg = fill_baseline(cfg, key=f"baselines.{name}")
     kind = get_baseline(cfg["kind"], key=f"baselines.{name}.kind")
     with ImageFile(train) as f:
         images = f.load(with_images=kind.PIXELS, with_pixels=kind.PIXELS)
-    fitted = kind.fit(images, cfg, list(efficiencies))
+    with ImageFile(val) as f:
+        val_images = f.load(with_images=kind.PIXELS, with_pixels=kind.PIXELS)
+    fitted = kind.fit(images, cfg, list(efficiencies), val_images)
     fitted.update(name=name, dataset=dataset, kind=kind.NAME, task=kind.TASK, n_train=len(images.y))
     train_metrics = {f"train/{k}": v for k, v in kind.train_metrics(fitted).items()}
     tags = {"stage": "train", "model": name, "kind": ModelKind.BASELINE.value, "task": kind.TASK}
