@@ -29,16 +29,23 @@ def summary(model: str, kind: str, metrics: Mapping[str, Any], n_parameters: int
 def evaluated(
     task: ModuleType, model: str, kind: str, truth: np.ndarray, prediction: Mapping[str, np.ndarray],
     attrs: Mapping[str, Any], indices: np.ndarray, y: np.ndarray | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None, family: str = "cuts",
+    val: Mapping[str, np.ndarray] | None = None,
 ) -> Evaluation:  # fmt: skip
     """``(summary, arrays)`` of a model evaluated on every test event, as the evaluate stage writes them: the
-    task's own metrics of ``prediction`` against ``truth``; ``y`` the event classes (zeros by default)."""
+    task's own metrics of ``prediction`` against ``truth``; ``y`` the event classes (zeros by default); a
+    baseline's ``family``; ``val``: the validation arrays (``val_y``, ``val_score``, ``val_selected``) of a model
+    with a score, by default the test events' own (then a working point set on validation is the test's)."""
     n = len(truth)
     metrics = task.metrics(truth, prediction, attrs, settings or {}, indices)
     arrays = {"y": np.zeros(n, np.int64) if y is None else y, "rows": np.arange(n), **prediction}
     if np.ndim(truth) == 1:
         arrays["true"] = truth
-    return summary(model, kind, metrics), arrays
+    if "score" in prediction:
+        own = {"val_y": arrays["y"], **{f"val_{k}": prediction[k] for k in ("score", "selected") if k in prediction}}
+        arrays.update(own if val is None else val)
+    extra = {"family": family} if kind == "baseline" else {}
+    return summary(model, kind, metrics, **extra), arrays
 
 
 def figure_paths(task: ModuleType, folder: Path) -> dict[str, Path]:

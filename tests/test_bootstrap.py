@@ -20,7 +20,7 @@ from detcnn.evaluation.bootstrap import (
     paired,
     significance,
 )
-from detcnn.evaluation.metrics import auc, metric_functions, rejection_at
+from detcnn.evaluation.metrics import auc, rejection_at
 
 X = np.array([0.0, 2.0, 4.0])
 # Hand-made resamples of X: means 0, 2, 4, 8/3, 0
@@ -91,7 +91,7 @@ def test_error_is_the_plain_std_of_the_resamples_bit_for_bit() -> None:
     evaluations had before this module, so no value or error of a run changes."""
     y, score = gaussians(60, 1.0, seed=3)
     idx = bootstrap_indices(len(y), 30, seed=0)
-    out = bootstrap_metrics(y, score, metric_functions([0.5]), idx)
+    out = bootstrap_metrics(y, score, {"auc": auc, "rej_at_0.5": lambda y, s: rejection_at(y, s, 0.5)}, idx)
     assert out["auc"]["value"] == auc(y, score) and out["rej_at_0.5"]["value"] == rejection_at(y, score, 0.5)
     assert out["auc"]["err"] == np.std([auc(y[i], score[i]) for i in idx], ddof=1)
     assert out["auc"]["value"] == pytest.approx(pair_count_auc(y, score), abs=1e-12)

@@ -60,12 +60,15 @@ def test_images_equal_the_numpy_reference(spec: ImageSpec) -> None:
     np.testing.assert_allclose(fast.sum(axis=(2, 3)), ref.sum(axis=(2, 3)), rtol=1e-5)
 
 
-def test_observables_equal_the_numpy_reference() -> None:
+@pytest.mark.parametrize("jet_radius", [0.4, 0.8])
+def test_observables_equal_the_numpy_reference(jet_radius: float) -> None:
+    """All six, C1's pairs (0 to 39 constituents, some across phi = +-pi) and the angularity's R included."""
     jets = random_jets(500, seed=2)
     keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi")
-    ref = jet_observables(backend="numpy", **{k: jets[k] for k in keys})
-    fast = jet_observables(backend="numba", **{k: jets[k] for k in keys})
-    assert list(fast) == list(ref)
+    ref = jet_observables(backend="numpy", jet_radius=jet_radius, **{k: jets[k] for k in keys})
+    fast = jet_observables(backend="numba", jet_radius=jet_radius, **{k: jets[k] for k in keys})
+    assert list(fast) == list(ref) == ["n_constituents", "mass", "girth", "ptd", "c1_b02", "lha"]
+    assert np.all(ref["c1_b02"][jets["counts"] >= 2] > 0) and np.all(ref["c1_b02"][jets["counts"] < 2] == 0)
     for name in ref:
         np.testing.assert_allclose(fast[name], ref[name], rtol=1e-9, atol=1e-9, err_msg=name)
 

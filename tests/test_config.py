@@ -73,13 +73,16 @@ def test_the_default_config_loads_to_its_sections_with_the_schema_defaults() -> 
     assert cfg.models["cnn"].datasets == ("qg",) and cfg.models["unet"].task == "segmentation"
     assert cfg.models["nova"].section["train"]["amp"] is False and cfg.models["nova"].section["args"] == {}
     assert cfg.models["nova"].kind is ModelKind.NETWORK and cfg.baselines["nue_cuts"].kind is ModelKind.BASELINE
-    assert cfg.baselines["rect_cuts"].section["n_targets"] == default(BASELINES["rectangular_cuts"], "n_targets") == 49
+    rect = cfg.baselines["rect_cuts"].section
+    assert rect["max_values"] == default(BASELINES["rectangular_cuts"], "max_values") == 128
     assert cfg.baselines["calorimetric"].task == "energy_regression"
     assert {name: b.datasets for name, b in cfg.baselines.items() if b.datasets != ("qg",)} == {
         "nue_cuts": ("nu",),
         "pixel_cuts": ("nu",),
         "calorimetric": ("nu",),
         "pixel_calibration": ("nu",),
+        "gbdt_nu": ("nu",),
+        "gbdt_energy": ("nu",),
     }
     assert cfg.evaluate.purities == (0.8, 0.9) and cfg.tracking.log_model and cfg.export.onnx
     assert cfg.resources.section["train"]["mem_mb"] == 6000 and cfg.model("unet") is cfg.models["unet"]
@@ -91,7 +94,8 @@ def test_the_tiny_config_loads_and_keeps_task_args_as_written() -> None:
     assert (own.source, own.events, own.samples) == ("root_files", "jets", ())
     assert own.section["tree"] == TREE_NAME and own.section["on_bad_file"] == "fail"
     assert own.section["jets"] == {"per_event": False, "max_jets": None, "selection": None}
-    assert smlm.section["frame_images"] == {"upsampling": 4, "max_emitters": 64, "n_pix": 24}
+    frame_images = {"upsampling": 4, "match_tolerance_nm": 250.0, "max_emitters": 64, "n_pix": 24}
+    assert smlm.section["frame_images"] == frame_images
     assert (
         smlm.section["generate"]["microscope"]["n_pix"] == 16 and smlm.section["generate"]["microscope"]["gain"] == 2.0
     )

@@ -134,7 +134,7 @@ def test_split_is_deterministic_and_complete(tmp_path: Path, jets_file: Path) ->
     assert xa.attrs["channels"] == ["charged_pt", "neutral_pt", "charged_multiplicity"]
     assert xa.attrs["config_hash"] == "test"
     assert xa.X.shape[1:] == (3, 9, 9)
-    assert set(xa.observables) == {"n_constituents", "mass", "girth", "ptd"}
+    assert set(xa.observables) == {"n_constituents", "mass", "girth", "ptd", "c1_b02", "lha"}
 
 
 def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_a_task_in_one_module_trains_evaluates_and_reports(tmp_path: Path, monke
               seed=3, threads=1, tracking_uri=uri, progress=False)  # fmt: skip
     evaluated = {name: tmp_path / "eval" / name for name in ("scores.npz", "metrics.json", "plot.png")}
     summary = evaluate.run(
-        model=out["weights.pt"], kind="network", test=splits["test"], history=out["history.csv"],
+        model=out["weights.pt"], kind="network", val=splits["val"], test=splits["test"], history=out["history.csv"],
         scores=evaluated["scores.npz"], metrics=evaluated["metrics.json"], plot=evaluated["plot.png"], dataset="pages",
         name="unet", efficiencies=[0.5], purities=[0.9], n_bootstrap=20, seed=1, tracking_uri=uri,
     )  # fmt: skip

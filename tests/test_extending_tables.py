@@ -87,7 +87,7 @@ def test_new_observable_source_and_baseline_run_through_the_stages(tmp_path: Pat
         assert [expected[v] for v in values.tolist()] == labels.tolist()
         if name == "test":
             test_values, test_labels = values, labels
-    assert observable_names("jets") == ("n_constituents", "mass", "girth", "ptd", toy_observables.NAME)
+    assert observable_names("jets") == ("n_constituents", "mass", "girth", "ptd", "c1_b02", "lha", toy_observables.NAME)
 
     model = tmp_path / "baseline.json"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -96,7 +96,8 @@ def test_new_observable_source_and_baseline_run_through_the_stages(tmp_path: Pat
                               cfg=baseline, efficiencies=[0.5], tracking_uri=uri)  # fmt: skip
     assert fitted["sign"] == 1, "quark jets (signal) have fewer constituents: a larger leading fraction"
     out = {name: tmp_path / "eval" / name for name in ("scores.npz", "metrics.json", "plot.png")}
-    summary = evaluate.run(model=model, kind=ModelKind.BASELINE, test=splits["test"], scores=out["scores.npz"],
+    summary = evaluate.run(model=model, kind=ModelKind.BASELINE, val=splits["val"],
+                           test=splits["test"], scores=out["scores.npz"],
                            metrics=out["metrics.json"], plot=out["plot.png"], dataset="toy", name="lead",
                            efficiencies=[0.5], purities=[0.9], n_bootstrap=20, seed=1, tracking_uri=uri)  # fmt: skip
     auc = pairwise_auc(test_values[test_labels == 1], test_values[test_labels == 0])

@@ -12,7 +12,7 @@ import uproot
 from detcnn.generate import seeding, smlm_sim
 from detcnn.generate.lartpc import settings as lartpc_settings
 from detcnn.generate.lartpc.events import shard_seed as lartpc_seed
-from detcnn.generate.pythia_jets import JetSelection, generate_shard, shard_seed
+from detcnn.generate.pythia_jets import RECIPE, JetSelection, generate_shard, shard_seed
 from detcnn.io.events import JET_BRANCHES, PART_BRANCHES
 
 N_JETS = 25
@@ -54,6 +54,16 @@ def test_jets_pass_the_selection(quark_file: tuple[Path, object]) -> None:
     assert np.all(charge[pid == 22] == 0)
     assert np.all(charge[pid == 211] == 1) and np.all(charge[pid == -211] == -1)
     assert not np.any(np.isin(np.abs(pid), [12, 14, 16])), "neutrinos are invisible"
+
+
+def test_pthat_is_the_hard_scale_of_each_jets_event(quark_file: tuple[Path, object]) -> None:
+    """``pthat`` [GeV]: the event's generated pT-hat, inside the configured window, near the jet's pT."""
+    with uproot.open(quark_file[0]) as f:
+        pthat = f["events"]["pthat"].array(library="np")
+        jet_pt = f["events"]["jet_pt"].array(library="np")
+    assert pthat.dtype == np.float32 and len(np.unique(pthat)) == N_JETS, "one value per event"
+    assert np.all((pthat >= RECIPE["pthat_min"]) & (pthat <= RECIPE["pthat_max"]))
+    assert 0.85 < np.median(jet_pt / pthat) < 1.05, "the leading jet carries most of the recoiling parton's pT"
 
 
 def test_same_seed_same_file(tmp_path: Path, quark_file: tuple[Path, object]) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from detcnn.evaluation.metrics import auc, background_efficiency_at, metric_functions, rejection_at, roc
+from detcnn.evaluation.metrics import auc, background_efficiency_at, rejection_at, roc
 
 
 def gaussians(n: int, d: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,15 +94,3 @@ def test_rejection_at_by_hand():
     assert rejection_at(HAND_Y, HAND_SCORE, 0.9) == pytest.approx(2.5)
     # eps_s = 0.25: on the vertical segment (0, 0) -> (0.5, 0): no background passes -> inf
     assert rejection_at(HAND_Y, HAND_SCORE, 0.25) == math.inf
-
-
-def test_metric_functions():
-    fns = metric_functions([0.3, 0.5])
-    assert list(fns) == ["auc", "rej_at_0.3", "rej_at_0.5"]
-    assert fns["auc"](HAND_Y, HAND_SCORE) == pytest.approx(0.875)
-    # each rejection function keeps its own efficiency (no late-binding of the loop variable):
-    # eps_s = 0.3 lies on the vertical segment (0, 0) -> (0.5, 0): eps_b = 0, rejection inf
-    assert fns["rej_at_0.3"](HAND_Y, HAND_SCORE) == math.inf
-    fns2 = metric_functions([0.75, 0.9])
-    assert fns2["rej_at_0.75"](HAND_Y, HAND_SCORE) == pytest.approx(4.0)
-    assert fns2["rej_at_0.9"](HAND_Y, HAND_SCORE) == pytest.approx(2.5)

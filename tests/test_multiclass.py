@@ -14,7 +14,6 @@ from detcnn.evaluation.multiclass import (
     bootstrap_confusion,
     confusion_matrix,
     efficiency_at_purity,
-    efficiency_at_purity_metric,
     efficiency_purity,
     one_vs_rest_auc,
     one_vs_rest_auc_metric,
@@ -126,9 +125,14 @@ def test_selection_as_zero_one_score():
     assert efficiency_at_purity(SIG, sel, 0.6) == pytest.approx(1.0)  # keeping all events (purity 2/3) is enough
 
 
+def at_purity(purity: float):
+    """The efficiency at purity of class 0 (nu_e CC) as a bootstrap-ready metric of (y, score)."""
+    return lambda y, score: efficiency_at_purity(np.asarray(y) == 0, score, purity)
+
+
 def test_metric_closures_on_class_labels_and_bootstrap():
     y = np.where(SIG, 0, np.array([1, 2, 1, 2, 1, 2]))  # nu_e CC = class 0, the rest nu_mu CC or NC
-    metric = efficiency_at_purity_metric(0.75)
+    metric = at_purity(0.75)
     assert metric(y, SCORE) == pytest.approx(0.75)
     sel = np.array([1, 1, 1, 1, 0, 0], dtype=float)
     fns = selection_metrics()
@@ -140,10 +144,10 @@ def test_metric_closures_on_class_labels_and_bootstrap():
     p_nue = np.clip(0.5 * (y_big == 0) + rng.uniform(0, 0.6, 600), 0, 1)
     passed = (p_nue > 0.55).astype(float)
     idx = bootstrap_indices(600, 50, seed=1)
-    out = bootstrap_metrics(y_big, p_nue, {"eff_at_pur_0.8": efficiency_at_purity_metric(0.8)}, idx)
+    out = bootstrap_metrics(y_big, p_nue, {"eff_at_pur_0.8": at_purity(0.8)}, idx)
     assert out["eff_at_pur_0.8"]["value"] == metric_value(y_big, p_nue, 0.8)
     assert out["eff_at_pur_0.8"]["err"] > 0
-    at = efficiency_at_purity_metric(0.8)
+    at = at_purity(0.8)
     diff = paired(on_rows(at, y_big, p_nue), on_rows(at, y_big, passed), 600, idx)
     assert diff.value == metric_value(y_big, p_nue, 0.8) - metric_value(y_big, passed, 0.8)
     assert 0 < diff.err and diff.n_bootstrap == 50 and diff.n_nonfinite == 0

@@ -43,7 +43,9 @@ def test_two_class_report(tmp_path: Path) -> None:
     nets = {m: task.prediction(probabilities(y, noise, 2, seed), attrs)
             for m, noise, seed in (("net_a", 1.0, 2), ("net_b", 3.0, 3))}  # fmt: skip
     loaded = {m: evaluated(task, m, "network", y, p, attrs, idx, y) for m, p in nets.items()}
-    loaded["cut"] = evaluated(task, "cut", "baseline", y, cut, attrs, idx, y, {"efficiencies": [0.5]})
+    loaded["cut"] = evaluated(task, "cut", "baseline", y, cut, attrs, idx, y, family="single_observable")
+    bdt = {"score": y + rng.normal(0, 2.0, len(y))}  # a weaker multivariate baseline
+    loaded["bdt"] = evaluated(task, "bdt", "baseline", y, bdt, attrs, idx, y, family="multivariate")
     obs = {"n_constituents": rng.integers(5, 40, len(y)).astype(float), "ptd": rng.random(len(y))}
     test = ImageSet(X=rng.random((len(y), 2, 6, 6)).astype(np.float32), y=y, observables=obs, attrs=attrs)
     figures = figure_paths(task, tmp_path)
@@ -59,7 +61,14 @@ def test_two_class_report(tmp_path: Path) -> None:
     assert d["err"] == pytest.approx(np.std(diffs, ddof=1), abs=1e-12)
     assert d["significance"] == pytest.approx(d["value"] / d["err"])
     assert f"**net_a** minus **cut** = {d['value']:+.4f} ± {d['err']:.4f} (paired bootstrap" in text[0]
-    assert len(text) == 1 and "efficiency_at_baseline_purity" not in out  # a cut without a selection
+    versus = out["versus"]
+    assert list(versus) == ["single_observable", "multivariate"]  # the enum's order
+    single = versus["single_observable"]
+    assert single["baseline"] == "cut" and single["auc"]["value"] == d["value"]
+    v = versus["multivariate"]
+    assert v["baseline"] == "bdt" and v["auc"]["value"] == pytest.approx(aucs["net_a"] - aucs["bdt"], abs=1e-12)
+    assert "best multivariate baseline: **net_a** minus **bdt**" in text[1]
+    assert len(text) == 2 and "efficiency_at_baseline_purity" not in out  # a cut without a selection
     assert out["observable_means"]["ptd"]["quark"] == pytest.approx(obs["ptd"][y == 1].mean())
     assert written_pngs(figures) == list(task.FIGURES)
 
@@ -77,6 +86,9 @@ def test_multiclass_report_efficiency_at_the_baseline_purity(tmp_path: Path) -> 
             for m, noise, seed in (("net_a", 1.5, 5), ("net_b", 2.5, 6))}  # fmt: skip
     loaded = {m: evaluated(task, m, "network", y, p, attrs, idx, y) for m, p in nets.items()}
     loaded["cuts"] = evaluated(task, "cuts", "baseline", y, cut, attrs, idx, y)
+    bdt_score = (y == 0) + rng.normal(0, 0.5, len(y))
+    bdt = {"score": bdt_score, "selected": bdt_score > 0.5}
+    loaded["bdt"] = evaluated(task, "bdt", "baseline", y, bdt, attrs, idx, y, family="multivariate")
     test = ImageSet(X=rng.random((len(y), 2, 6, 6)).astype(np.float32), y=y, observables={"length": rng.random(len(y))},
                     attrs=attrs)  # fmt: skip
     figures = figure_paths(task, tmp_path)
@@ -87,22 +99,35 @@ def test_multiclass_report_efficiency_at_the_baseline_purity(tmp_path: Path) -> 
     e = out["efficiency_at_baseline_purity"]
     assert e["baseline"] == "cuts" and e["baseline_efficiency"] == pytest.approx(eff_b)
     assert e["baseline_purity"] == pytest.approx(pur_b)
-    for model, r in out["efficiency_at_baseline_purity_all"]["networks"].items():
+    every = out["efficiency_at_baseline_purity_all"]
+    assert every["baseline_val_purity"] == pytest.approx(pur_b)  # validation here: the test events themselves
+    for model, r in {**every["networks"], **every["multivariate"]}.items():
         score = loaded[model][1]["score"]
         eff_n = scan_efficiency_at_purity(signal, score, pur_b)
         assert r["network_efficiency"] == pytest.approx(eff_n) and r["value"] == pytest.approx(eff_n - eff_b)
         assert r["relative_gain"] == pytest.approx(eff_n / eff_b - 1)
-        passed = [np.sum(signal[i] & chosen[i]) for i in idx]  # signal the baseline keeps, per resample
-        per_resample = [scan_efficiency_at_purity(signal[i], score[i], k / np.sum(chosen[i])) - k / np.sum(signal[i])
-                        for i, k in zip(idx, passed, strict=True)]  # fmt: skip
+        cuts = [v for v in np.unique(score) if np.sum(signal & (score >= v)) / np.sum(score >= v) >= pur_b - 1e-12
+                and np.sum(signal & (score >= v)) / np.sum(signal) == pytest.approx(eff_n)]  # fmt: skip
+        t = max(cuts) if cuts else np.inf  # the threshold, fixed (inf: none reaches the purity, nothing kept)
+        assert cuts or eff_n == 0
+        per_resample = [np.sum(signal[i] & (score[i] >= t)) / np.sum(signal[i]) - np.sum(signal[i] & chosen[i])
+                        / np.sum(signal[i]) for i in idx]  # fmt: skip
         assert r["err"] == pytest.approx(np.std(per_resample, ddof=1))
-        assert f"| {model} | {eff_n:.4f} | {eff_n - eff_b:+.4f} ± {r['err']:.4f} |" in "".join(text)
+        assert f"| {model} | {eff_n:.4f} | {r['network_purity']:.4f} | {eff_n - eff_b:+.4f} ± {r['err']:.4f} |" in (
+            "".join(text))
+    assert list(every["multivariate"]) == ["bdt"]
+    mva = out["network_vs_multivariate_at_baseline_purity"]
+    best_net = max(("net_a", "net_b"), key=lambda m: out["models"][m])
+    assert mva["value"] == pytest.approx(every["networks"][best_net]["value"] - every["multivariate"]["bdt"]["value"])
     best = max(("net_a", "net_b"), key=lambda m: out["models"][m])
     assert e["value"] == out["efficiency_at_baseline_purity_all"]["networks"][best]["value"]
     d = out["paired_auc_difference"]
     assert d["network"] == best
-    expected = pair_count_auc(signal, loaded[best][1]["score"]) - pair_count_auc(signal, observable)
-    assert d["value"] == pytest.approx(expected)
+    baselines = {"cuts": pair_count_auc(signal, observable), "bdt": pair_count_auc(signal, bdt_score)}
+    assert d["baseline"] == max(baselines, key=lambda m: baselines[m])
+    assert d["value"] == pytest.approx(pair_count_auc(signal, loaded[best][1]["score"]) - max(baselines.values()))
+    assert out["versus"]["cuts"]["auc"]["value"] == pytest.approx(
+        pair_count_auc(signal, loaded[best][1]["score"]) - baselines["cuts"])
     assert written_pngs(figures) == list(task.FIGURES)
 
 
@@ -180,10 +205,11 @@ def test_energy_regression_report(tmp_path: Path) -> None:
     true = rng.uniform(0.5, 4.0, 30)
     idx = bootstrap_indices(len(true), N_BOOT, seed=5)
     preds = {m: (true * (1 + s * rng.normal(size=len(true)))).astype(np.float32)
-             for m, s in (("nova_energy", 0.1), ("calorimetric", 0.25))}  # fmt: skip
+             for m, s in (("nova_energy", 0.1), ("calorimetric", 0.25), ("bdt", 0.3))}  # fmt: skip
     attrs = {"class_names": ["nu_e CC"], "views": ["xz", "yz"], "channels": ["xz", "yz"]}
-    loaded = {m: evaluated(task, m, kind, true, {"pred": preds[m]}, attrs, idx)
-              for m, kind in (("nova_energy", "network"), ("calorimetric", "baseline"))}  # fmt: skip
+    loaded = {m: evaluated(task, m, kind, true, {"pred": preds[m]}, attrs, idx, family=family)
+              for m, kind, family in (("nova_energy", "network", ""), ("calorimetric", "baseline", "calibration"),
+                                      ("bdt", "baseline", "multivariate"))}  # fmt: skip
     test = ImageSet(X=rng.random((len(true), 2, 4, 4)).astype(np.float32), y=np.zeros(len(true), np.int64),
                     observables={}, attrs=attrs)  # fmt: skip
     figures = figure_paths(task, tmp_path)
@@ -193,6 +219,11 @@ def test_energy_regression_report(tmp_path: Path) -> None:
                                  "nova_energy", "calorimetric")  # fmt: skip
     assert out["models"]["nova_energy"] == pytest.approx(np.std((preds["nova_energy"] - true) / true))
     assert "Resolution (rms of (pred - true) / true): **nova_energy** minus **calorimetric**" in text[0]
+    versus = out["versus"]
+    assert [(f, v["baseline"]) for f, v in versus.items()] == [("calibration", "calorimetric"), ("multivariate", "bdt")]
+    r = {m: (p.astype(np.float64) - true) / true for m, p in preds.items()}
+    assert versus["multivariate"]["rms"]["value"] == pytest.approx(np.std(r["nova_energy"]) - np.std(r["bdt"]))
+    assert "against the best multivariate baseline: **nova_energy** minus **bdt**" in "".join(text)
     assert written_pngs(figures) == list(task.FIGURES)
 
 
@@ -225,7 +256,8 @@ def test_localisation_report(tmp_path: Path) -> None:
     locs = {"loc_unet": found(emitters, keep["loc_unet"], 10.0, False),
             "local_maxima": found(emitters, keep["local_maxima"], 30.0, True)}  # fmt: skip
     names = ["d1", "d3", "filaments"]
-    attrs = {"class_names": names, "pixel_nm": 100.0, "upsampling": 4, "extent": [0, 1600, 0, 1600]}
+    attrs = {"class_names": names, "pixel_nm": 100.0, "upsampling": 4, "extent": [0, 1600, 0, 1600],
+             "match_tolerance_nm": 100.0}  # fmt: skip
     idx = bootstrap_indices(len(y), N_BOOT, seed=6)
     loaded = {m: evaluated(task, m, kind, emitters, {"locs": locs[m]}, attrs, idx, y, {"event_classes": y})
               for m, kind in (("loc_unet", "network"), ("local_maxima", "baseline"))}  # fmt: skip

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.workflow
 
 
 QG_NETWORKS = ["cnn", "resnet"]
-QG_MODELS = [*QG_NETWORKS, "cut_n_constituents", "rect_cuts"]
+QG_MODELS = [*QG_NETWORKS, "cut_n_constituents", "cut_c1", "rect_cuts", "gbdt_qg"]
 NU_TASKS = {
-    "classification": ["nova", "nue_cuts"],
+    "classification": ["nova", "nue_cuts", "gbdt_nu"],
     "segmentation": ["unet", "pixel_cuts"],
     "pixel_regression": ["unet_energy", "pixel_calibration"],
-    "energy_regression": ["nova_energy", "calorimetric"],
+    "energy_regression": ["nova_energy", "calorimetric", "gbdt_energy"],
 }
 
 
@@ -45,6 +45,12 @@ def test_outputs_exist(workdir: Path) -> None:
     assert "paired bootstrap" in table
     summary = json.loads((report / "summary.json").read_text())
     assert summary["paired_auc_difference"]["err"] > 0
+    versus = summary["versus"]  # the best network against the best baseline of each family, paired
+    assert versus["multivariate"]["baseline"] == "gbdt_qg" and versus["multivariate"]["auc"]["err"] > 0
+    assert versus["single_observable"]["baseline"] in ("cut_n_constituents", "cut_c1")
+    cnn = json.loads((workdir / "results/eval/qg/cnn/metrics.json").read_text())
+    assert set(cnn["working_points"]) == {"rej_at_0.3", "rej_at_0.5"}  # thresholds set on validation
+    assert 0 < cnn["metrics"]["test/eff_s_at_0.5"]["value"] < 1
     for plot in ("roc.png", "mean_images.png", "observables.png", "auc_vs_parameters.png", "examples.png"):
         assert_figure(report / plot)
     # no temporary files left behind by the atomic writes
@@ -128,6 +134,13 @@ def test_neutrino_dataset_runs_every_task(workdir: Path) -> None:
     assert 0 < at_purity["baseline_efficiency"] <= 1 and 0 <= at_purity["network_efficiency"] <= 1
     assert at_purity["value"] == pytest.approx(at_purity["network_efficiency"] - at_purity["baseline_efficiency"])
     assert at_purity["err"] > 0 and "paired_auc_difference" in summary
+    assert 0 < at_purity["baseline_val_purity"] <= 1  # the working point's purity, measured on validation
+    assert summary["versus"]["multivariate"]["baseline"] == "gbdt_nu"
+    assert "gbdt_nu" in summary["efficiency_at_baseline_purity_all"]["multivariate"]
+    assert summary["network_vs_multivariate_at_baseline_purity"]["baseline"] == "gbdt_nu"
+    energy = json.loads((workdir / "results/report/nu/energy_regression/summary.json").read_text())
+    assert energy["versus"]["multivariate"]["baseline"] == "gbdt_energy"
+    assert energy["versus"]["multivariate"]["core_width"]["err"] > 0
 
 
 def test_microscope_dataset_localises(workdir: Path) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import Target, TargetStats, check_args, validation_score
+from detcnn.tasks.common import Target, TargetStats, check_args, no_working_points, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "binarisation"
@@ -78,6 +78,9 @@ def metrics(
     fore = (prediction["pred"] == 1).reshape(n, -1).mean(axis=1)
     return bootstrap(lambda rows: {"accuracy": float(right[rows].mean()),
                                    "foreground_fraction": float(fore[rows].mean())}, n, indices)  # fmt: skip
+
+
+working_points = no_working_points
 
 
 def plot(path: Path, name: str, kind: str, truth: np.ndarray, prediction: Mapping[str, np.ndarray],

@@ -115,10 +115,10 @@ def _evaluate(a: argparse.Namespace) -> Any:
     from detcnn.tracking import resolve_uri
 
     return evaluate.run(
-        model=a.model_file, kind=ModelKind(a.kind), test=a.test, history=a.history, scores=a.scores, metrics=a.metrics,
-        plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies, purities=a.purities,
-        n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads, tracking_uri=resolve_uri(a.tracking_uri),
-        train_run=a.train_run,
+        model=a.model_file, kind=ModelKind(a.kind), val=a.val, test=a.test, history=a.history, scores=a.scores,
+        metrics=a.metrics, plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
+        purities=a.purities, n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads,
+        tracking_uri=resolve_uri(a.tracking_uri), train_run=a.train_run,
     )  # fmt: skip
 
 
@@ -214,9 +214,10 @@ def _add_fit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``evaluate`` (score the test split), ``export`` (ONNX) and ``report`` (tables and figures)."""
-    e = _command(sub, "evaluate", _evaluate, "score the test split with a network or a baseline", SEED, DATASET,
-                 THREADS, TRACKING, WORKING_POINTS, EVALUATION, BOOTSTRAP)  # fmt: skip
-    _path(e, "model-file", "test", "scores", "metrics", "plot")
+    e = _command(sub, "evaluate", _evaluate, "score the test split with a network or a baseline at working "
+                 "points set on val", SEED, DATASET, THREADS, TRACKING, WORKING_POINTS, EVALUATION,
+                 BOOTSTRAP)  # fmt: skip
+    _path(e, "model-file", "val", "test", "scores", "metrics", "plot")
     _path(e, "history", "train-run", required=False)
     e.add_argument("--kind", required=True, choices=[k.value for k in ModelKind])
     e.add_argument("--name", required=True, help="the model's or baseline's name")

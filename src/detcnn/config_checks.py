@@ -93,8 +93,10 @@ def check_observables(key: str, entry: Mapping[str, Any], dataset: str, kind: st
     kind of events ``kind`` of ``dataset`` it runs on (:func:`detcnn.catalogue.observable_names`)."""
     valid = observable_names(kind)
     cuts = [c if isinstance(c, str) else c.get("observable") for c in entry.get("cuts") or []]
-    reads = {"observables", "cuts"} & set(getattr(get_baseline(entry["kind"]), "SCHEMA", {}))
+    schema = getattr(get_baseline(entry["kind"]), "SCHEMA", {})
+    reads = {k for k in ("observables", "cuts") if k in schema and "default" not in schema[k]}
     if reads and not (entry.get("observables") or cuts):  # a kind that cuts on observables, given none
+        # (a kind whose observables have a default, e.g. all of the file's for boosted trees, may omit them)
         raise ConfigError("names no observable to cut on", key=f"{key}.observables",
                           fix=f"list some of {list(valid)} under 'observables'")  # fmt: skip
     for field, names in (("observables", entry.get("observables") or []), ("cuts", cuts)):

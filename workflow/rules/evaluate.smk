@@ -29,6 +29,7 @@ rule fit_baseline:
 rule evaluate:
     input:
         unpack(model_files),
+        val=rules.rasterise.output.val,
         test=rules.rasterise.output.test,
         store=ancient(rules.init_tracking.output.marker),
     output:
@@ -51,8 +52,9 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "detcnn evaluate --model-file {input.model} --kind {params.kind} {params.history} --test {input.test}"
-        " --scores {output.scores} --metrics {output.metrics} --plot {output.plot} --dataset {wildcards.dataset}"
+        "detcnn evaluate --model-file {input.model} --kind {params.kind} {params.history} --val {input.val}"
+        " --test {input.test} --scores {output.scores} --metrics {output.metrics} --plot {output.plot}"
+        " --dataset {wildcards.dataset}"
         " --name {wildcards.model} --efficiencies {params.efficiencies} --purities {params.purities}"
         " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads}"
         " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"

@@ -20,8 +20,8 @@ table:
 - ``train_metrics(model)``: its figures of merit on the train split.
 
 The algorithms sit in the kind's module, or in a shared one when two kinds share them
-(:mod:`~detcnn.baselines.cuts`, :mod:`~detcnn.baselines.calibration`). Importing this package does not
-import torch.
+(:mod:`~detcnn.baselines.cuts`, :mod:`~detcnn.baselines.calibration`, :mod:`~detcnn.baselines.gbdt`).
+Importing this package does not import torch (nor scikit-learn: the boosted trees import it when they fit).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from types import ModuleType
 
 from detcnn.baselines import (
     calorimetric,
+    gbdt_classifier,
+    gbdt_regressor,
     local_maxima,
     pixel_calibration,
     pixel_cuts,
@@ -41,7 +43,17 @@ from detcnn.errors import ConfigError
 
 BASELINES: dict[str, ModuleType] = {
     m.NAME: m
-    for m in (single_cut, rectangular_cuts, sequential_cuts, pixel_cuts, calorimetric, pixel_calibration, local_maxima)
+    for m in (
+        single_cut,
+        rectangular_cuts,
+        sequential_cuts,
+        pixel_cuts,
+        calorimetric,
+        pixel_calibration,
+        local_maxima,
+        gbdt_classifier,
+        gbdt_regressor,
+    )
 }
 
 

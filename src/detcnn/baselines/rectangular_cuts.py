@@ -1,5 +1,6 @@
 """Baseline kind ``rectangular_cuts``: nested boxes of one-sided cuts on several observables (binary
-classification; TMVA's MethodCuts idea, :func:`detcnn.baselines.cuts.fit_rectangular_cuts`)."""
+classification; TMVA's MethodCuts idea), the sequence of largest train AUC, found exactly on a grid of cut
+values (:mod:`detcnn.baselines.cuts`): its train AUC is at least that of each of its observables cut alone."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ FAMILY = BaselineFamily.CUTS
 SCHEMA: dict[str, Any] = {
     "observables": {"type": "array", "items": {"type": "string"}, "minItems": 2,
                     "description": "The observables cut on (of the image file's; each side chosen on train)."},
-    "grid": {"type": "integer", "minimum": 2, "default": 16,
-             "description": "Thresholds per observable (signal quantiles) in the rectangular-cut search."},
-    "n_targets": {"type": "integer", "minimum": 2, "default": 49,
-                  "description": "Target signal efficiencies of the rectangular-cut search, evenly spaced in (0, 1)."},
+    "grid": {"type": "integer", "minimum": 2, "default": 32,
+             "description": "Cut values on an observable with more than max_values distinct train values: this many "
+                            "quantiles of its train events."},
+    "max_values": {"type": "integer", "minimum": 2, "default": 128,
+                   "description": "An observable with at most this many distinct train values (a count such as the "
+                                  "multiplicity) is cut at each of them."},
 }  # fmt: skip
 REQUIRED = ("observables",)
 
@@ -34,14 +37,14 @@ def fit(
     images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
 ) -> dict[str, Any]:
     require_observables(images, cfg["observables"])
-    model = fit_rectangular_cuts(images.observables, images.y, cfg["observables"], working_points,
-                                 grid=int(cfg["grid"]), n_targets=int(cfg["n_targets"]))  # fmt: skip
+    model = fit_rectangular_cuts(images.observables, images.y, cfg["observables"],
+                                 grid=int(cfg["grid"]), max_values=int(cfg["max_values"]))  # fmt: skip
     model["train_auc"] = train_auc(images, predict(model, images))
     return model
 
 
 def predict(model: Mapping[str, Any], images: ImageSet) -> dict[str, np.ndarray]:
-    """``score``: ``1 - eps`` of the tightest box an event passes ``(N,)``."""
+    """``score``: the index of the tightest of the nested boxes an event passes ``(N,)``."""
     return {"score": score_rectangular_cuts(model, images.observables)}
 
 
@@ -50,5 +53,5 @@ train_metrics = train_auc_metrics
 
 
 def fitted_numbers(model: Mapping[str, Any]) -> int:
-    """A threshold per observable and box."""
-    return len(model["observables"]) * len(model["boxes"])
+    """A cut value per box after the open one (each box tightens one cut of the one before)."""
+    return len(model["boxes"]) - 1

@@ -1,5 +1,6 @@
-"""Baseline kind ``single_cut``: one observable cut on the side where the signal sits (binary classification),
-thresholds at the working points set on train (:func:`detcnn.baselines.cuts.fit_single_cut`)."""
+"""Baseline kind ``single_cut``: one observable cut on the side where the signal sits (binary classification;
+the side chosen on train, :func:`detcnn.baselines.cuts.fit_single_cut`). Its score is the oriented observable;
+the cut at a working point is chosen on it like any model's, on the validation split, by the evaluate stage."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def fit(
     images: ImageSet, cfg: Mapping[str, Any], working_points: list[float], val: ImageSet | None = None
 ) -> dict[str, Any]:
     require_observables(images, cfg["observables"])
-    model = fit_single_cut(images.observables, images.y, cfg["observables"], working_points)
+    model = fit_single_cut(images.observables, images.y, cfg["observables"])
     model["train_auc"] = train_auc(images, predict(model, images))
     return model
 

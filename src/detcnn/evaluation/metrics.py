@@ -8,7 +8,7 @@ and :func:`detcnn.evaluation.bootstrap.paired` the paired difference of two mode
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,11 +65,3 @@ def rejection_at(y: np.ndarray, score: np.ndarray, signal_efficiency: float) -> 
     """Background rejection ``1 / eps_b`` at the given signal efficiency (inf if no background passes)."""
     eff_b = background_efficiency_at(y, score, signal_efficiency)
     return float(np.inf) if eff_b <= 0 else 1.0 / eff_b
-
-
-def metric_functions(efficiencies: Sequence[float]) -> dict[str, Metric]:
-    """The report's metrics: ``auc`` and ``rej_at_<eff>`` for each signal efficiency."""
-    fns: dict[str, Metric] = {"auc": auc}
-    for eff in efficiencies:
-        fns[f"rej_at_{eff:g}"] = lambda y, s, e=eff: rejection_at(y, s, e)
-    return fns

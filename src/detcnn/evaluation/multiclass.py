@@ -8,11 +8,12 @@ predicted k that are truly k (column-normalised diagonal). An empty row or colum
 Efficiency at purity: a selection ``score >= c`` keeps ``S(c)`` signal and ``B(c)`` other events; its
 efficiency is ``S / S_total`` and its purity ``S / (S + B)``. ``efficiency_at_purity`` is the largest efficiency
 over all thresholds ``c`` whose selection has purity >= the target, so a network score (P(nu_e)) and a cut
-baseline's pass/fail selection (a 0/1 score, two thresholds) are compared on the same footing.
+baseline's pass/fail selection (a 0/1 score, two thresholds) are compared on the same footing. (The evaluation
+does not scan the test events so: it fixes the threshold on the validation split,
+:mod:`detcnn.evaluation.working_points`, and applies it to test.)
 
 Every metric here that takes ``(y, score)`` is a :data:`detcnn.evaluation.metrics.Metric`, so it runs inside
-:func:`detcnn.evaluation.bootstrap.bootstrap_metrics` (and, through ``bootstrap.on_rows``, ``bootstrap.paired``);
-:func:`efficiency_at_purity_metric` builds the closure.
+:func:`detcnn.evaluation.bootstrap.bootstrap_metrics` (and, through ``bootstrap.on_rows``, ``bootstrap.paired``).
 For confusion-matrix metrics :func:`bootstrap_confusion` gives every bootstrap resample's matrix in one pass.
 """
 
@@ -120,16 +121,6 @@ def efficiency_at_purity(is_signal: np.ndarray, score: np.ndarray, purity: float
         return float("nan")
     ok = pur >= purity - 1e-12  # 1e-12: a purity of exactly 2/3 must pass a target of 2/3
     return float(eff[ok].max()) if ok.any() else 0.0
-
-
-def efficiency_at_purity_metric(purity: float, signal_class: int = NU_E) -> Metric:
-    """``f(y, score) -> efficiency at purity``: a bootstrap-ready metric for class ``signal_class``.
-
-    ``y`` holds class labels ``(n_events,)``; ``score`` is the network's P(signal) or a baseline's pass/fail
-    (0/1) selection (then the value is the selection's efficiency if its purity reaches the target, else the
-    efficiency of keeping every event if the sample is already that pure, else 0).
-    """
-    return lambda y, score: efficiency_at_purity(np.asarray(y) == signal_class, score, purity)
 
 
 def selection_efficiency_purity(is_signal: np.ndarray, selected: np.ndarray) -> tuple[float, float]:

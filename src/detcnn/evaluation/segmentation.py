@@ -1,8 +1,12 @@
 """Pixel-level segmentation metrics (track / shower labelling), with per-event confusions for the bootstrap.
 
-Labels: 0 = empty (no charge above threshold, or noise), 1 = track, 2 = shower, in arrays of any shape
-(typically ``(n_events, n_views, H, W)``). A pixel confusion matrix has the TRUE label on rows and the
-PREDICTED label on columns, summed over all pixels.
+Labels: 0 = empty, 1 = track, 2 = shower, in arrays of any shape (typically ``(n_events, n_views, H, W)``).
+The TRUE label comes from the simulated deposited energy, whatever the charge (``detcnn.physics.hit_images``):
+empty where a pixel has no deposited energy, else track or shower by the larger share of it (a tie: track). So a
+noise pixel (charge above threshold, no energy) is empty, and a pixel with energy whose charge stayed below
+threshold is non-empty although it shows no charge (every model predicts it empty: a miss for all alike).
+A pixel confusion matrix has the TRUE label on rows and the PREDICTED label on columns, summed over all
+pixels.
 
 The physics figures of merit (as in MicroBooNE's U-ResNet paper, PRD 99 (2019) 092001) are computed on the
 pixels whose TRUTH is non-empty only: most pixels are empty and trivially right, which would swamp the

@@ -1,6 +1,6 @@
 """Source ``pythia_jets``: quark and gluon jets from Pythia 8 (``pythia8mc``), clustered with ``fastjet``.
 
-The recipe of the public Pythia quark/gluon sample (Komiske, Metodiev, Thaler, JHEP 04 (2019) 121;
+The recipe of the public Pythia quark/gluon sample (Komiske, Metodiev, Thaler, JHEP 01 (2019) 121;
 the jets of Komiske, Metodiev, Schwartz, JHEP 01 (2017) 110): pp at 14 TeV, Z + jet with Z -> nu nu,
 ``WeakBosonAndParton:qg2gmZq`` for quark jets and ``WeakBosonAndParton:qqbar2gmZg`` for gluon jets,
 hadronisation and multi-parton interactions on, anti-kt R = 0.4 on all visible final-state particles,
@@ -51,9 +51,10 @@ class JetSelection:
     radius: float = 0.4
 
 
-#: The recipe of the public sample (module doc): centre-of-mass energy, the hard process's pT range [GeV];
-#: and the events per Pythia batch.
-RECIPE = {"ecm": 14000.0, "pthat_min": 450.0, "pthat_max": 600.0, "batch_size": 400}
+#: The recipe of the public sample (module doc): centre-of-mass energy and the events per Pythia batch; the hard
+#: process's pT range [GeV] keeps >= 98 % of the jets of each class that end up in the leading-jet window
+#: (docs/physics.md, ``bench/bench_generator_window.py``; 450-600 kept 78 % of the quark jets).
+RECIPE = {"ecm": 14000.0, "pthat_min": 320.0, "pthat_max": 925.0, "batch_size": 400}
 #: The dataset keys it adds (JSON-schema properties): the ``generate`` section.
 SCHEMA: dict[str, Any] = {
     "generate": generate_section("Event generation with Pythia 8 and fastjet.", {
@@ -208,8 +209,8 @@ def _next_jets(
     pythia, batch_size: int, selection: JetSelection, wanted: int, stats: ShardStats
 ) -> dict[str, ak.Array] | None:
     """Generate one batch of ``batch_size`` events and return the branches of at most ``wanted`` selected
-    leading jets (those of :func:`leading_jets` plus jagged ``part_charge`` [e]), None if none passed; counts
-    the events and the Pythia seconds in ``stats``."""
+    leading jets (those of :func:`leading_jets` plus the event's ``pthat`` [GeV] and jagged ``part_charge``
+    [e]), None if none passed; counts the events and the Pythia seconds in ``stats``."""
     t0 = time.perf_counter()
     batch = pythia.nextBatch(batch_size)
     stats.pythia_seconds += time.perf_counter() - t0
@@ -220,6 +221,7 @@ def _next_jets(
     if take == 0:
         return None
     jets = {k: v[:take] for k, v in jets.items()}
+    jets["pthat"] = np.sqrt(ak.to_numpy(batch.info.pT2Hat))[kept[:take]]
     pid = ak.to_numpy(ak.flatten(jets["part_id"]))
     charge = ak.unflatten(charge_of(pid, pythia), ak.num(jets["part_id"]))
     return {**jets, "part_charge": charge}
@@ -227,7 +229,8 @@ def _next_jets(
 
 def _jet_branches(pieces: list[dict[str, ak.Array]], label: int) -> dict[str, np.ndarray | ak.Array]:
     """The jets file's branches (float32 momenta [GeV], int32 labels, charges and PDG ids) of the jets of
-    ``pieces`` one after the other, all of class ``label``."""
+    ``pieces`` one after the other, all of class ``label``; besides the contract, ``pthat`` (float32 [GeV]):
+    the pT of the hard 2 -> 2 process of the jet's event (Pythia's pT-hat)."""
     merged = {k: ak.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     return {
         "jet_pt": ak.to_numpy(merged["jet_pt"]).astype(np.float32),
@@ -235,6 +238,7 @@ def _jet_branches(pieces: list[dict[str, ak.Array]], label: int) -> dict[str, np
         "jet_phi": ak.to_numpy(merged["jet_phi"]).astype(np.float32),
         "jet_m": ak.to_numpy(merged["jet_m"]).astype(np.float32),
         "label": np.full(len(merged["jet_pt"]), label, dtype=np.int32),
+        "pthat": ak.to_numpy(merged["pthat"]).astype(np.float32),
         "part_pt": ak.values_astype(merged["part_pt"], np.float32),
         "part_eta": ak.values_astype(merged["part_eta"], np.float32),
         "part_phi": ak.values_astype(merged["part_phi"], np.float32),
@@ -305,4 +309,5 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 
 def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
-    return {}
+    """The jets' clustering radius (the angularity's R of the jet observables)."""
+    return {"jet_radius": float(ds["generate"]["jet"]["radius"])}

@@ -50,6 +50,10 @@ SCHEMA: dict[str, Any] = {
                               "event (by jet_pt when it is mapped, else the file's order; null - all)."}}),
                  "selection": {"type": ["string", "null"], "default": None, "description": "A jet selection, an "
                                "expression giving one True/False per jet (e.g. \"Jet_pt > 30\")."}}},
+    "jet_radius": {"type": "number", "exclusiveMinimum": 0,
+                   "description": "Jets - the clustering radius R of the files' jets, the R of the Les Houches "
+                                  "angularity lambda = sum z (dR / R)^0.5 among the observables (default 0.4, "
+                                  "detcnn.physics.observables.DEFAULT_JET_RADIUS; R scales lambda only)."},
     "on_bad_file": {"type": "string", "enum": list(BAD_FILE_CHOICES), "default": "fail",
                     "description": "A file that cannot be read (not ROOT, truncated, damaged, empty) stops the "
                                    "rasterise step with one line naming it (fail), or is left out and listed in "
@@ -73,9 +77,10 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
     """How the files of the filled dataset section ``ds`` are read (``tree``, ``selection``, ``branches``,
-    ``on_bad_file``), and jets per event (``jets``), or the class names (hits and frames) and truth (hits)."""
+    ``on_bad_file``), and jets per event (``jets``) and their radius (``jet_radius``, when set), or the class
+    names (hits and frames) and truth (hits)."""
     reading = {key: ds[key] for key in ("tree", "selection", "branches", "on_bad_file")}
     if ds["events"] == "jets":
-        return {**reading, "jets": ds["jets"]}
+        return {**reading, "jets": ds["jets"], **({"jet_radius": ds["jet_radius"]} if "jet_radius" in ds else {})}
     return {**reading, "class_names": class_names(ds), **({"truth": tuple(ds.get("truth") or ())}
                                                           if ds["events"] == "hits" else {})}  # fmt: skip

@@ -29,8 +29,8 @@ from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics import compiled
 from detcnn.physics.jet_images import AXES, CHANNELS, ImageSpec, jet_images
 from detcnn.physics.kinematics import event_index, rapidity, summed_rapidity
+from detcnn.physics.observables import DEFAULT_JET_RADIUS, jet_observables
 from detcnn.physics.observables import OBSERVABLES as JET_OBSERVABLES
-from detcnn.physics.observables import jet_observables
 from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode
 
 log = logging.getLogger(__name__)
@@ -102,19 +102,20 @@ def _fields(chunk: Any) -> list[str]:
 
 
 def rasterise_chunk(
-    arrays: Mapping[str, np.ndarray], spec: ImageSpec, backend: str = "auto"
+    arrays: Mapping[str, np.ndarray], spec: ImageSpec, backend: str = "auto", jet_radius: float = DEFAULT_JET_RADIUS
 ) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
     """Images ``(n_jets, C, H, W)``, observables ``{name: (n_jets,)}`` and the number of constituents off
     the grid, for one chunk from :func:`chunk_arrays`. ``backend``: "numba" (the fused kernels), "numpy"
-    (the reference array functions) or "auto" (numba when installed)."""
+    (the reference array functions) or "auto" (numba when installed); ``jet_radius``: the jets' clustering
+    radius R (the angularities' dR / R)."""
     keys = ("pt", "eta", "phi", "counts", "jet_eta", "jet_phi", "mt")
     arrays = {"mt": arrays["pt"], **arrays}  # massless unless the chunk says otherwise
     if compiled.use_compiled(backend):
         images, n_outside = jet_images(*(arrays[k] for k in IMAGE_ARGS), spec, backend=backend)
-        return images, jet_observables(backend, **{k: arrays[k] for k in keys}), n_outside
+        return images, jet_observables(backend, jet_radius, **{k: arrays[k] for k in keys}), n_outside
     owner = event_index(arrays["counts"])  # jet of every constituent, shared by images and observables
     images, n_outside = jet_images(*(arrays[k] for k in IMAGE_ARGS), spec, owner, backend)
-    return images, jet_observables(backend, **{k: arrays[k] for k in keys}, owner=owner), n_outside
+    return images, jet_observables(backend, jet_radius, **{k: arrays[k] for k in keys}, owner=owner), n_outside
 
 
 def _check_jagged(path: Path, chunk: Any, branches: Mapping[str, str]) -> None:
@@ -235,13 +236,14 @@ def rasterise_jets(
     on_bad_file: str = "fail",
     step_size: int = 20_000,
     progress: bool = True,
+    jet_radius: float = DEFAULT_JET_RADIUS,
 ) -> dict[str, Any]:
     """Rasterise all jets in ``inputs`` (ROOT files, TTree ``tree``) into ``outputs[split]`` HDF5 files.
 
     ``branches`` maps contract names (``part_pt``) to branches or expressions of the files (identity by
     default); ``selection`` keeps entries; ``jets``: one jet per entry, or several per event; ``on_bad_file``:
-    ``fail`` or ``skip``. Returns counts per split, constituents outside the grid, selection and jet counts,
-    skipped files and the timings.
+    ``fail`` or ``skip``; ``jet_radius``: the jets' clustering radius R (the observables' angularity). Returns
+    counts per split, constituents outside the grid, selection and jet counts, skipped files and the timings.
     """
     if not inputs:
         raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
@@ -259,7 +261,7 @@ def rasterise_jets(
             _check_jagged(path, values, names)
             arrays = chunk_arrays(values, spec.axis)
             _check_chunk(path, arrays, names)
-            images, obs, n_outside = rasterise_chunk(arrays, spec)
+            images, obs, n_outside = rasterise_chunk(arrays, spec, jet_radius=jet_radius)
             counters.update(n_outside=n_outside, n_constituents=len(arrays["pt"]))
             yield ChunkImages(images, arrays["label"], obs, counters=counters)
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from detcnn.kinds import ModelKind
+from detcnn.kinds import BaselineFamily, ModelKind
 
 Headline = tuple[str, bool]  # (metric name without the "test/" prefix, higher is better)
 
@@ -36,6 +36,16 @@ def best_of_kind(summaries: Sequence[dict[str, Any]], kind: ModelKind, headline:
     """The name of the best model of ``kind`` (a network or a baseline), None when there is none."""
     chosen = [s for s in ranked(summaries, headline) if ModelKind(s["kind"]) is kind]
     return chosen[0]["model"] if chosen else None
+
+
+def best_of_families(summaries: Sequence[dict[str, Any]], headline: Headline) -> dict[str, str]:
+    """The best baseline of each :class:`~detcnn.kinds.BaselineFamily` among ``summaries`` (``family`` of a
+    baseline's ``metrics.json``), in the enum's order: ``{family: model}``, only families present."""
+    best: dict[str, str] = {}
+    for s in ranked(summaries, headline):
+        if ModelKind(s["kind"]) is ModelKind.BASELINE and s.get("family"):
+            best.setdefault(BaselineFamily(s["family"]).value, s["model"])
+    return {f.value: best[f.value] for f in BaselineFamily if f.value in best}
 
 
 def undefined(m: Mapping[str, Any]) -> str:

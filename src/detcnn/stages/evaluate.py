@@ -1,14 +1,22 @@
 """The evaluate stage: a trained network or a fitted baseline -> test-split predictions, metrics and a plot.
 
+The model first scores the validation split, where the task sets its working points (the thresholds of
+``working_points``: a signal efficiency, a purity), then the test split, where those fixed thresholds are
+judged: no working point is tuned on the test events.
+
 Networks and baselines of a task give the same kind of prediction (named arrays, :mod:`detcnn.tasks`) and go
 through the same code after that:
 
 - ``scores`` (``scores.npz``): ``y`` (event classes of the evaluated events, file order), ``rows`` (their
   indices in the test file), ``true`` (the truth, where it is one value per event) and the prediction:
   ``score`` (P(signal), or the baseline's score) with ``proba`` ``(N, K)`` and ``selected`` for
-  classification; ``pred`` ``(N, V, H, W)`` for the pixel tasks, ``(N,)`` [GeV] for energy regression;
+  classification; ``pred`` ``(N, V, H, W)`` for the pixel tasks, ``(N,)`` [GeV] for energy regression; for a
+  task with working points also ``val_y``, ``val_score`` and (where the model has it) ``val_selected``, the
+  validation events' classes and scores, from which the report sets one model's working point at another's
+  purity;
 - ``metrics`` (``metrics.json``): the task's metrics (``test/<name>``) with bootstrap errors, the task,
-  parameters and, for networks, inference images/s and training s/epoch (from ``history``);
+  parameters, the working points' thresholds (``working_points``; null: no cut reaches it), a baseline's
+  ``family`` and, for networks, inference images/s and training s/epoch (from ``history``);
 - ``plot`` (``plot.png``): the task's figure of one model (ROC curve, pixel confusion, residuals).
 
 Every evaluation is an MLflow run with the same metric names for every model of a task.
@@ -17,10 +25,12 @@ Every evaluation is an MLflow run with the same metric names for every model of 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +42,7 @@ from detcnn.io.atomic import atomic_path, write_json
 from detcnn.io.images import ImageFile, ImageSet
 from detcnn.kinds import ModelKind
 from detcnn.tasks import TASKS, get_task
-from detcnn.tasks.common import Target
+from detcnn.tasks.common import Target, no_working_points
 from detcnn.tracking import copy_metrics, mlflow_run
 
 Paths = str | os.PathLike[str]
@@ -42,12 +52,22 @@ def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
     return np.arange(len(images.y)) if classes is None else np.flatnonzero(np.isin(images.y, classes))
 
 
-Scored = tuple[Any, Target, np.ndarray, dict[str, np.ndarray], dict[str, Any]]  # task, target, rows, prediction, info
+Predict = Callable[[ImageSet], tuple[np.ndarray, dict[str, np.ndarray]]]  # split -> (rows, prediction)
 
 
-def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
-    """The task, plug-in, evaluated rows (the test events of the task), prediction and info of ``weights.pt``;
-    ``info`` has the cost: inference images/s on this machine (after a warm-up batch), training s/epoch."""
+@dataclass
+class Scorer:
+    """A loaded model: its task, what it is judged against, ``predict`` (the evaluated rows of a split - the
+    events of the task's classes - and the prediction on them) and ``info`` (parameters, arch, family)."""
+
+    task: Any
+    judged: Target
+    predict: Predict
+    info: dict[str, Any]
+
+
+def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
+    """The scorer of ``weights.pt``; ``info`` has the training cost, s/epoch from ``history``."""
     from detcnn.training.data import TensorSource, predict
     from detcnn.training.device import configure_threads, resolve_device
     from detcnn.training.network import load_network
@@ -57,64 +77,109 @@ def _network(model_path: Paths, test: ImageSet, threads: int, history: Paths | N
     model, payload = load_network(model_path, device)
     task = get_task(payload.get("task"))
     task_args = payload.get("task_args") or {}
-    judged = task.target(test.attrs, task_args)
-    plugin = task.plugin(test.attrs, task_args)
-    rows = _rows(test, judged.classes)
-    X = test.X[rows]
-    predict(model, TensorSource(X[:256], np.zeros(min(256, len(X)))), device, transform=plugin.predict)  # warm-up
-    t0 = time.perf_counter()
-    out = predict(model, TensorSource(X, np.zeros(len(X))), device, transform=plugin.predict)
-    seconds = time.perf_counter() - t0
-    info = {"n_parameters": sum(p.numel() for p in model.parameters()), "inference_images_per_s": len(X) / seconds,
-            "inference_device": str(device), "arch": payload["arch"]}  # fmt: skip
+    judged = task.target(attrs, task_args)
+    plugin = task.plugin(attrs, task_args)
+
+    def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        rows = _rows(images, judged.classes)
+        out = predict(model, TensorSource(images.X[rows], np.zeros(len(rows))), device, transform=plugin.predict)
+        return rows, task.prediction(out, images.attrs)
+
+    info = {"n_parameters": sum(p.numel() for p in model.parameters()), "inference_device": str(device),
+            "arch": payload["arch"]}  # fmt: skip
     if history is not None:
         with open(history) as fh:
             epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
         info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
-    return task, judged, rows, task.prediction(out, test.attrs), info
+    return Scorer(task, judged, scores, info)
 
 
-def _baseline(model_path: Paths, test: ImageSet, threads: int, history: Paths | None) -> Scored:
-    """The task, target, evaluated rows, prediction and info of a fitted baseline (``baseline.json``): no
-    network, so no training plug-in (and no torch) either."""
+def _baseline(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
+    """The scorer of a fitted baseline (``baseline.json``): no network, so no training plug-in (and no torch)."""
     model = json.loads(Path(model_path).read_text())
     baseline = get_baseline(model.get("kind"))
     task = TASKS[baseline.TASK]
-    judged = task.target(test.attrs, baseline.task_args(model))
-    rows = _rows(test, judged.classes)
-    prediction = {k: v[rows] for k, v in baseline.predict(model, test).items()}
-    return task, judged, rows, prediction, {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"]}
+    judged = task.target(attrs, baseline.task_args(model))
+
+    def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        rows = _rows(images, judged.classes)
+        return rows, {k: v[rows] for k, v in baseline.predict(model, images).items()}
+
+    info = {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"], "family": baseline.FAMILY.value}
+    return Scorer(task, judged, scores, info)
 
 
 SCORERS = {ModelKind.NETWORK: _network, ModelKind.BASELINE: _baseline}
 
 
-def run(
-    *, model: Paths, kind: ModelKind, test: Paths, scores: Paths, metrics: Paths, plot: Paths, dataset: str, name: str,
-    efficiencies: Sequence[float], purities: Sequence[float], n_bootstrap: int, seed: int, tracking_uri: str,
-    threads: int = 1, history: Paths | None = None, train_run: Paths | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Score the ``test`` split with a network (``kind`` NETWORK, ``model`` its ``weights.pt``, ``history``
-    its training history) or a baseline (``kind`` BASELINE, ``model`` its ``baseline.json``); write the three
-    outputs of the module doc. ``efficiencies`` and ``purities``: the classification working points;
-    ``n_bootstrap`` resamples drawn from ``seed`` (the same for every model of the dataset: paired).
-    ``train_run``: the network's ``run.json`` (a baseline's run is in its ``baseline.json``): the evaluation run
-    is logged as its child, and its test metrics are copied onto the training run's row."""
-    kind = ModelKind(kind)
-    with ImageFile(test) as f:
-        images = f.load(with_images=True, with_pixels=True)
-    task, judged, rows, prediction, info = SCORERS[kind](model, images, threads, history)
+def _timed(scorer: Scorer, images: ImageSet, kind: ModelKind) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The test rows and prediction; for a network also ``inference_images_per_s`` in ``scorer.info`` (on this
+    machine, after a warm-up batch of 256 events)."""
+    if kind is ModelKind.NETWORK:
+        scorer.predict(dataclasses.replace(images, X=images.X[:256], y=images.y[:256]))
+    t0 = time.perf_counter()
+    rows, prediction = scorer.predict(images)
+    if kind is ModelKind.NETWORK:
+        scorer.info["inference_images_per_s"] = len(rows) / (time.perf_counter() - t0)
+    return rows, prediction
+
+
+def _check_finite(task: Any, prediction: Mapping[str, np.ndarray], name: str, path: Paths) -> None:
+    """A FloatingPointError naming the model, the array and the split for a NaN or inf prediction (NaN is the
+    padding of the task's ``PADDED`` arrays)."""
     for array_name, values in prediction.items():
         bad = np.isinf(values) if array_name in task.PADDED else ~np.isfinite(values)
         if values.dtype.kind == "f" and np.any(bad):
-            raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {test}")
+            raise FloatingPointError(f"model '{name}' gave non-finite '{array_name}' on {path}")
+
+
+def _working_points(
+    scorer: Scorer, val: Paths, kind: ModelKind, name: str, settings: Mapping[str, Any]
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The task's thresholds set on the validation split ``val``, and the validation arrays ``scores.npz``
+    keeps (``val_y``, ``val_score``, ``val_selected``); nothing, and the split not read, for a task without."""
+    if scorer.task.working_points is no_working_points:
+        return {}, {}
+    with ImageFile(val) as f:
+        images = f.load(with_images=True, with_pixels=scorer.task.PIXEL_TRUTH)
+    rows, prediction = scorer.predict(images)
+    _check_finite(scorer.task, prediction, name, val)
+    truth = scorer.judged.truth(images.array(scorer.judged.dataset)[rows])
+    thresholds = scorer.task.working_points(truth, prediction, images.attrs, settings)
+    kept = {f"val_{k}": prediction[k] for k in ("score", "selected") if k in prediction}
+    return thresholds, {"val_y": images.y[rows], **kept}
+
+
+def run(
+    *, model: Paths, kind: ModelKind, val: Paths, test: Paths, scores: Paths, metrics: Paths, plot: Paths,
+    dataset: str, name: str, efficiencies: Sequence[float], purities: Sequence[float], n_bootstrap: int, seed: int,
+    tracking_uri: str, threads: int = 1, history: Paths | None = None, train_run: Paths | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Score the ``test`` split with a network (``kind`` NETWORK, ``model`` its ``weights.pt``, ``history``
+    its training history) or a baseline (``kind`` BASELINE, ``model`` its ``baseline.json``) at the working
+    points it reaches on the ``val`` split; write the three outputs of the module doc. ``efficiencies`` and
+    ``purities``: the classification working points; ``n_bootstrap`` resamples drawn from ``seed`` (the same
+    for every model of the dataset: paired). ``train_run``: the network's ``run.json`` (a baseline's run is in
+    its ``baseline.json``): the evaluation run is logged as its child, and its test metrics are copied onto the
+    training run's row."""
+    kind = ModelKind(kind)
+    with ImageFile(test) as f:
+        images = f.load(with_images=True, with_pixels=True)
+    scorer = SCORERS[kind](model, images.attrs, threads, history)
+    task, judged, info = scorer.task, scorer.judged, scorer.info
+    settings: dict[str, Any] = {"efficiencies": list(efficiencies), "purities": list(purities)}
+    thresholds, val_arrays = _working_points(scorer, val, kind, name, settings)
+    rows, prediction = _timed(scorer, images, kind)
+    _check_finite(task, prediction, name, test)
     truth = judged.truth(images.array(judged.dataset)[rows])
     indices = bootstrap_indices(len(rows), n_bootstrap, seed)
-    settings = {"efficiencies": list(efficiencies), "purities": list(purities), "event_classes": images.y[rows]}
+    settings.update(thresholds=thresholds, event_classes=images.y[rows])
     results = {f"test/{k}": v for k, v in task.metrics(truth, prediction, images.attrs, settings, indices).items()}
     summary = {"dataset": dataset, "model": name, "kind": kind.value, "task": task.NAME, "n_test": len(rows), **info,
                "metrics": results}  # fmt: skip
-    arrays = {"y": images.y[rows], "rows": rows, **prediction}
+    if thresholds:
+        summary["working_points"] = {k: v if np.isfinite(v) else None for k, v in thresholds.items()}
+    arrays = {"y": images.y[rows], "rows": rows, **prediction, **val_arrays}
     if truth.ndim == 1:
         arrays["true"] = truth
     with atomic_path(scores) as tmp:
@@ -122,20 +187,29 @@ def run(
             np.savez_compressed(fh, **arrays)
     write_json(metrics, summary)
     task.plot(Path(plot), name, kind, truth, prediction, images.attrs)
+    _log(tracking_uri, dataset, name, kind, model, train_run, test, summary, images.attrs, (metrics, plot))
+    return summary
+
+
+def _log(
+    tracking_uri: str, dataset: str, name: str, kind: ModelKind, model: Paths, train_run: Paths | None, test: Paths,
+    summary: Mapping[str, Any], attrs: Mapping[str, Any], artifacts: Sequence[Paths],
+) -> None:  # fmt: skip
+    """The evaluation's MLflow run, a child of the training's; its test metrics copied onto the training run."""
     parent = _training_run_id(kind, model, train_run)
-    tags = {"stage": "evaluate", "model": name, "kind": kind.value, "task": task.NAME,
+    task = summary["task"]
+    tags = {"stage": "evaluate", "model": name, "kind": kind.value, "task": task,
             **({"mlflow.parentRunId": parent} if parent else {})}  # fmt: skip
-    flat = _flat_metrics(results, info)
+    flat = _flat_metrics(summary["metrics"], summary)
     with mlflow_run(tracking_uri, dataset, f"eval/{name}", tags=tags) as (tracker, _run):
-        tracker.log_params({"model": name, "kind": kind.value, "task": task.NAME, "n_test": len(rows),
-                           "n_parameters": info["n_parameters"]})  # fmt: skip
+        tracker.log_params({"model": name, "kind": kind.value, "task": task, "n_test": summary["n_test"],
+                           "n_parameters": summary["n_parameters"]})  # fmt: skip
         tracker.log_metrics(flat)
-        tracker.log_image_file(test, dataset, "test", len(rows), images.attrs.get("config_hash"))
-        for path in (metrics, plot):
+        tracker.log_image_file(test, dataset, "test", summary["n_test"], attrs.get("config_hash"))
+        for path in artifacts:
             tracker.log_artifact(str(path))
     if parent:
         copy_metrics(tracking_uri, parent, flat)
-    return summary
 
 
 def _training_run_id(kind: ModelKind, model: Paths, train_run: Paths | None) -> str | None:

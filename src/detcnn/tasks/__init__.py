@@ -23,6 +23,10 @@ Every task module defines:
   :func:`~detcnn.tasks.common.validation_score` of the task's own ``metrics`` and ``VALIDATION``);
 - ``prediction(output, attrs)``: a network's stored output as named prediction arrays, the same names a
   baseline of the task predicts;
+- ``working_points(truth, prediction, attrs, settings)``: the thresholds of its working points, set on the
+  validation split's truth and prediction (``{}`` for a task without: :func:`~detcnn.tasks.common.no_working_points`);
+  the evaluate stage passes them to ``metrics`` as ``settings['thresholds']``, so no working point is tuned
+  on the test events;
 - ``metrics(truth, prediction, attrs, settings, indices)``: the test metrics with bootstrap errors (the
   validation calls the same function, so ``val/x`` and ``test/x`` mean the same);
 - ``plot(path, model, kind, truth, prediction, attrs)``: the one figure of an evaluation;

@@ -6,10 +6,17 @@ Two classes (jets): class 1 is the signal. More classes (neutrinos): ``attrs['si
 purity of the cuts.
 
 Metrics (``test/`` in ``metrics.json``, ``val/`` per epoch for ``VALIDATION``):
-- two classes: ``auc``, ``rej_at_<eff>`` (background rejection 1/eps_b at signal efficiency eff);
+- two classes: ``auc``, ``rej_at_<eff>`` (background rejection 1/eps_b of the cut on the score that keeps a
+  fraction eff of the signal on the validation split) and ``eff_s_at_<eff>`` (the signal efficiency that cut
+  keeps on test);
 - more: ``auc`` (signal against the rest), ``signal_efficiency`` and ``signal_purity`` of the model's own
-  selection (arg max, or the cuts), ``eff_at_purity_<p>``; with probabilities also ``accuracy`` and, per
-  class, ``auc_<class>`` (one against the rest), ``efficiency_<class>`` and ``purity_<class>`` (arg max).
+  selection (arg max, or the cuts), ``eff_at_purity_<p>`` (signal efficiency of the loosest cut on P(signal)
+  reaching purity p on the validation split) and ``purity_at_purity_<p>`` (the purity that cut has on test);
+  with probabilities also ``accuracy`` and, per class, ``auc_<class>`` (one against the rest),
+  ``efficiency_<class>`` and ``purity_<class>`` (arg max).
+
+Working points (:func:`working_points`) are thresholds on the score fixed on the validation split for every
+model alike (:mod:`detcnn.evaluation.working_points`), never tuned on the test events they are judged on.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from detcnn.evaluation.bootstrap import Metrics, bootstrap_metrics, on_rows, paired
-from detcnn.evaluation.metrics import Metric, auc, metric_functions, roc
-from detcnn.evaluation.multiclass import efficiency_at_purity_metric, one_vs_rest_auc_metric, selection_metrics
+from detcnn.evaluation.bootstrap import Metrics, bootstrap_metrics
+from detcnn.evaluation.metrics import Metric, auc, roc
+from detcnn.evaluation.multiclass import one_vs_rest_auc_metric, selection_metrics
+from detcnn.evaluation.working_points import cut_efficiencies, rejection, threshold_at_efficiency, threshold_at_purity
 from detcnn.kinds import ModelKind, NetworkKind
 from detcnn.tasks.common import Target, TargetStats, check_args, validation_score
 from detcnn.training.plugin import Plugin
@@ -75,6 +83,40 @@ def prediction(proba: np.ndarray, attrs: Mapping[str, Any]) -> dict[str, np.ndar
     return {"score": proba[:, signal], "proba": proba, "selected": proba.argmax(axis=1) == signal}
 
 
+def working_points(
+    y: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, float]:
+    """The thresholds on ``score`` of the working points, from the validation split's classes ``y`` ``(N,)``
+    and ``prediction``: ``rej_at_<eff>`` for each of ``settings['efficiencies']`` (two classes), else
+    ``eff_at_purity_<p>`` for each of ``settings['purities']`` (inf: no cut reaches the purity)."""
+    is_signal = np.asarray(y) == signal_class(attrs)
+    score = prediction["score"]
+    if len(attrs.get("class_names") or ["background", "signal"]) == 2:
+        return {f"rej_at_{e:g}": threshold_at_efficiency(is_signal, score, e) for e in settings.get("efficiencies", ())}
+    return {f"eff_at_purity_{p:g}": threshold_at_purity(is_signal, score, p) for p in settings.get("purities", ())}
+
+
+def _at_threshold(signal: int, threshold: float, which: int) -> Metric:
+    """A metric of the fixed cut ``score >= threshold``: the ``which`` entry of its (signal efficiency,
+    background efficiency, purity), or its rejection for ``which`` = -1."""
+    if which < 0:
+        return lambda y, s: rejection(y == signal, s, threshold)
+    return lambda y, s: cut_efficiencies(y == signal, s, threshold)[which]
+
+
+def _fixed_cut_metrics(signal: int, thresholds: Mapping[str, float]) -> dict[str, Metric]:
+    """The metrics of the validation split's working points ``thresholds`` (:func:`working_points`) on test."""
+    fns: dict[str, Metric] = {}
+    for name, t in thresholds.items():
+        if name.startswith("rej_at_"):
+            fns[name] = _at_threshold(signal, t, -1)
+            fns[name.replace("rej_at_", "eff_s_at_")] = _at_threshold(signal, t, 0)
+        elif name.startswith("eff_at_purity_"):
+            fns[name] = _at_threshold(signal, t, 0)
+            fns[name.replace("eff_at_purity_", "purity_at_purity_")] = _at_threshold(signal, t, 2)
+    return fns
+
+
 def _fraction(passed: np.ndarray) -> float:
     return float(np.mean(passed)) if len(passed) else float("nan")
 
@@ -92,7 +134,7 @@ def metrics(
     indices: np.ndarray,
 ) -> Metrics:  # fmt: skip
     """The metrics of the module doc, each ``{value, err, n_bootstrap, n_nonfinite}`` over the resamples
-    ``indices``; ``settings``: ``efficiencies`` and ``purities`` of the working points (none by default)."""
+    ``indices``; ``settings``: ``thresholds``, the working points of :func:`working_points` (none by default)."""
     names = list(attrs.get("class_names") or ["background", "signal"])
     if len(names) == 2:
         return _binary_metrics(y, prediction, signal_class(attrs), settings, indices)
@@ -102,8 +144,8 @@ def metrics(
 def _binary_metrics(
     y: np.ndarray, prediction: Mapping[str, np.ndarray], signal: int, settings: Mapping[str, Any], indices: np.ndarray
 ) -> Metrics:
-    """``auc``, ``rej_at_<eff>`` of the score and, with probabilities, ``accuracy``."""
-    fns = {**metric_functions(settings.get("efficiencies", ())), "auc": _signal_auc(signal)}
+    """``auc``, ``rej_at_<eff>`` and ``eff_s_at_<eff>`` of the score and, with probabilities, ``accuracy``."""
+    fns = {"auc": _signal_auc(signal), **_fixed_cut_metrics(signal, settings.get("thresholds", {}))}
     out = bootstrap_metrics(y, prediction["score"], fns, indices)
     if "proba" in prediction:
         out.update(bootstrap_metrics(y, prediction["proba"], {"accuracy": _accuracy}, indices))
@@ -115,14 +157,14 @@ def _multiclass_metrics(
     indices: np.ndarray,
 ) -> Metrics:  # fmt: skip
     """``auc`` of the signal against the rest, ``signal_efficiency`` and ``signal_purity`` of the selection,
-    ``eff_at_purity_<p>`` and, with probabilities, the metrics of :func:`_per_class_metrics`."""
+    ``eff_at_purity_<p>``, ``purity_at_purity_<p>`` and, with probabilities, the metrics of
+    :func:`_per_class_metrics`."""
     score = prediction["score"]
     out = bootstrap_metrics(y, score, {"auc": _signal_auc(signal)}, indices)
     selected = prediction["selected"].astype(np.float64)
     chosen = bootstrap_metrics(y, selected, selection_metrics(signal), indices)
     out.update({f"signal_{k}": v for k, v in chosen.items()})
-    at = {f"eff_at_purity_{p:g}": efficiency_at_purity_metric(p, signal) for p in settings.get("purities", ())}
-    out.update(bootstrap_metrics(y, score, at, indices))
+    out.update(bootstrap_metrics(y, score, _fixed_cut_metrics(signal, settings.get("thresholds", {})), indices))
     if "proba" in prediction:
         out.update(_per_class_metrics(y, prediction["proba"], names, indices))
     return out
@@ -159,72 +201,24 @@ def report(
     settings: Mapping[str, Any], indices: np.ndarray,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """ROC overlay, AUC against parameters, mean images, observables, examples, confusion matrices; the paired
-    AUC difference of the best network and the best baseline, and every network's signal efficiency at the
-    purity of the best baseline's selection."""
-    from detcnn.report.tables import best_of_kind
+    AUC differences of the best network and the best baseline of each family, and the signal efficiency of every
+    network and multivariate baseline at the purity of the best cut selection
+    (:mod:`detcnn.tasks.classification_report`)."""
+    from detcnn.tasks.classification_report import comparisons
 
-    summaries = [s for s, _ in loaded.values()]
-    y = next(iter(loaded.values()))[1]["y"]
-    is_signal = (y == signal_class(test.attrs)).astype(int)
     aucs = {m: s["metrics"]["test/auc"]["value"] for m, (s, _) in loaded.items()}
-    out: dict[str, Any] = {"models": aucs}
-    text: list[str] = []
-    best_net = best_of_kind(summaries, ModelKind.NETWORK, HEADLINE)
-    best_cut = best_of_kind(summaries, ModelKind.BASELINE, HEADLINE)
-    if best_net and best_cut:
-        entries, sentences = _paired_auc(loaded, is_signal, best_net, best_cut, indices)
-        more, table = _at_baseline_purity(loaded, test, is_signal, best_net, best_cut, indices)
-        out.update({**entries, **more})
-        text += sentences + table
-    out["observable_means"] = _figures(loaded, test, figures, settings["seed"], is_signal, aucs)
-    return out, text
+    out, text = comparisons(loaded, test, indices)
+    out["observable_means"] = _figures(loaded, test, figures, settings["seed"], is_signal_of(loaded, test), aucs)
+    return {"models": aucs, **out}, text
+
+
+def is_signal_of(loaded: Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]], test: Any) -> np.ndarray:
+    """``(n,)`` int: 1 for the signal events among the evaluated test events (every model has the same)."""
+    y = next(iter(loaded.values()))[1]["y"]
+    return (y == signal_class(test.attrs)).astype(int)
 
 
 Loaded = Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
-
-
-def _paired_auc(
-    loaded: Loaded, is_signal: np.ndarray, best_net: str, best_cut: str, indices: np.ndarray
-) -> tuple[dict[str, Any], list[str]]:
-    """``paired_auc_difference`` of the best network and the best baseline, and its sentence."""
-    from detcnn.report.paired import sentence
-
-    net, cut = (on_rows(auc, is_signal, loaded[m][1]["score"]) for m in (best_net, best_cut))
-    diff = paired(net, cut, len(is_signal), indices).as_dict()
-    what = "AUC of the best network against the best cut baseline"
-    entry = {"network": best_net, "baseline": best_cut, **diff}
-    return {"paired_auc_difference": entry}, [sentence(what, best_net, best_cut, diff)]
-
-
-def _at_baseline_purity(
-    loaded: Loaded, test: Any, is_signal: np.ndarray, best_net: str, best_cut: str, indices: np.ndarray
-) -> tuple[dict[str, Any], list[str]]:
-    """Every network's signal efficiency at the purity of the best baseline's selection (none without one):
-    ``efficiency_at_baseline_purity`` (the best network), ``..._all`` (every network) and a table."""
-    from detcnn.report.tables import markdown_table, ranked, undefined
-
-    cut_arrays = loaded[best_cut][1]
-    if "selected" not in cut_arrays or not cut_arrays["selected"].any():
-        return {}, []
-    selected = cut_arrays["selected"].astype(bool)
-    nets = [s["model"] for s in ranked([s for s, _ in loaded.values()], HEADLINE) if s["kind"] == ModelKind.NETWORK]
-    table = {m: _eff_at_baseline_purity(is_signal.astype(bool), loaded[m][1]["score"], selected, indices) for m in nets}
-    e = table[best_net]
-    names = test.class_names or ["background", "signal"]
-    text = [
-        f"\n{names[signal_class(test.attrs)]} selection at the purity of **{best_cut}** ({e['baseline_purity']:.4f}), "
-        f"where **{best_cut}** keeps {e['baseline_efficiency']:.4f} of the signal. Every network's threshold on "
-        "P(signal) is set to that purity on each bootstrap resample (paired: the same resampled events "
-        "for both):\n\n"
-    ]
-    rows = [{"network": m, "efficiency": f"{r['network_efficiency']:.4f}",
-             f"minus {best_cut}": f"{r['value']:+.4f} ± {r['err']:.4f}{undefined(r)}",
-             "significance": f"{r['significance']:.1f} σ", "relative gain": f"{r['relative_gain']:+.1%}"}
-            for m, r in table.items()]  # fmt: skip
-    text.append(markdown_table(rows))
-    entries = {"efficiency_at_baseline_purity": {"baseline": best_cut, **e},
-               "efficiency_at_baseline_purity_all": {"baseline": best_cut, "networks": table}}  # fmt: skip
-    return entries, text
 
 
 def _figures(
@@ -260,24 +254,3 @@ def _figures(
     draw.plot_examples(figures["examples"], test, {m: loaded[m][1] for m in networks[:1]}, seed)
     draw.plot_confusions(figures["confusion"], {m: a for m, (_, a) in loaded.items()}, y, names, signal)
     return means
-
-
-def _eff_at_baseline_purity(
-    is_signal: np.ndarray, score: np.ndarray, selected: np.ndarray, indices: np.ndarray
-) -> dict[str, float]:
-    """A network's signal efficiency at the purity of a baseline's selection minus the baseline's efficiency,
-    paired over the resamples (the network's threshold is set to the baseline's purity on each resample);
-    ``is_signal``, ``score``, ``selected``: ``(n,)``."""
-    from detcnn.evaluation.multiclass import efficiency_at_purity, selection_efficiency_purity
-
-    def baseline(rows: np.ndarray) -> tuple[float, float]:  # (efficiency, purity)
-        return selection_efficiency_purity(is_signal[rows], selected[rows])
-
-    def network(rows: np.ndarray) -> float:
-        return efficiency_at_purity(is_signal[rows], score[rows], baseline(rows)[1])
-
-    rows = np.arange(len(is_signal))
-    (eff_b, pur_b), eff_n = baseline(rows), network(rows)
-    diff = paired(network, lambda r: baseline(r)[0], len(is_signal), indices)
-    return {**diff.as_dict(), "network_efficiency": eff_n, "baseline_efficiency": eff_b, "baseline_purity": pur_b,
-            "relative_gain": eff_n / eff_b - 1 if eff_b > 0 else float("nan")}  # fmt: skip

@@ -33,6 +33,13 @@ def validation_score(
     return score
 
 
+def no_working_points(
+    truth: np.ndarray, prediction: Mapping[str, np.ndarray], attrs: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, float]:
+    """A task whose metrics set no threshold (``working_points`` of the task contract): none."""
+    return {}
+
+
 def _same(values: np.ndarray) -> np.ndarray:
     return values
 

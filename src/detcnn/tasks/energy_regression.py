@@ -19,7 +19,7 @@ from detcnn.config import fill_task_args
 from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import Target, TargetStats, class_indices, validation_score
+from detcnn.tasks.common import Target, TargetStats, class_indices, no_working_points, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 from detcnn.training.plugin import Plugin
 
@@ -90,6 +90,9 @@ def metrics(
     pred = prediction["pred"].astype(np.float64)
     true = np.asarray(true, dtype=np.float64)
     return bootstrap(lambda rows: resolution_values(pred[rows], true[rows]), len(true), indices)
+
+
+working_points = no_working_points
 
 
 def plot(

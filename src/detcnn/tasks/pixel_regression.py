@@ -20,7 +20,7 @@ import numpy as np
 from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import Target, TargetStats, charge_empty, check_args, validation_score
+from detcnn.tasks.common import Target, TargetStats, charge_empty, check_args, no_working_points, validation_score
 from detcnn.tasks.resolution import residual_axes, resolution_report, resolution_values
 from detcnn.training.plugin import Plugin
 
@@ -104,6 +104,9 @@ def metrics(
 def _event_sums(pixels: np.ndarray) -> np.ndarray:
     """``(N,)`` float64 sum over every view and pixel of ``(N, V, H, W)``."""
     return pixels.reshape(len(pixels), -1).sum(axis=1).astype(np.float64)
+
+
+working_points = no_working_points
 
 
 def plot(

@@ -24,7 +24,7 @@ from detcnn.errors import ConfigError
 from detcnn.evaluation.bootstrap import Metrics, paired
 from detcnn.evaluation.segmentation import bootstrap_nonempty_metrics, event_confusions
 from detcnn.kinds import ModelKind, NetworkKind
-from detcnn.tasks.common import Target, TargetStats, charge_empty, validation_score
+from detcnn.tasks.common import Target, TargetStats, charge_empty, no_working_points, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "segmentation"
@@ -123,6 +123,9 @@ def metrics(
     names = list(attrs["pixel_class_names"])
     per_event = event_confusions(y_pix, prediction["pred"], len(names))
     return bootstrap_nonempty_metrics(per_event, indices, class_names=names)
+
+
+working_points = no_working_points
 
 
 def plot(
