@@ -252,9 +252,9 @@ def report(refs: dict[str, list[dict[str, np.ndarray]]], chosen: tuple[float, fl
 `python bench/bench_generator_window.py --chunks {args.chunks} --chunk {args.chunk}`: reference pT-hat 250-1200 GeV in two slices
 joined by cross section, the recipe's other settings, seeds from {SEED}; {sizes(refs)}.
 Kept: the share of the reference's jets with leading-jet pT in [500, 550] GeV and |y| < 1.7 whose event
-has pT-hat inside the window; cost: generated events per kept jet (quark / gluon), and their sum relative
-to 450-600. Chosen (bold): the cheapest window of the grid (lo {LOWS[0]:.0f}-{LOWS[-1]:.0f} step 10,
-hi {HIGHS[0]:.0f}-{HIGHS[-1]:.0f} step 25) with kept − error ≥ {TARGET:.0%} for both classes.
+has pT-hat inside the window, the extrapolated share beyond the reference (below) added to the total;
+cost: generated events per kept jet (quark / gluon), and their sum relative to 450-600. Chosen (bold):
+the cheapest window of the grid (lo {LOWS[0]:.0f}-{LOWS[-1]:.0f} step 10, hi {HIGHS[0]:.0f}-{HIGHS[-1]:.0f} step 25) with kept − error ≥ {TARGET:.0%} for both classes.
 
 | pT-hat window [GeV] | quark kept [%] | gluon kept [%] | events per kept jet | cost relative to 450-600 |
 |---|---|---|---|---|
