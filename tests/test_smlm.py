@@ -93,7 +93,8 @@ def test_localiser_gradient_flows_through_the_task_loss() -> None:
     from detcnn.models.registry import create_model
     from detcnn.tasks import TASKS
 
-    attrs = {"pixel_nm": 100.0, "upsampling": 4, "channels": ["photons"], "class_names": ["a"]}
+    attrs = {"pixel_nm": 100.0, "upsampling": 4, "channels": ["photons"], "class_names": ["a"],
+             "match_tolerance_nm": 250.0}  # fmt: skip
     plugin = TASKS["localisation"].plugin(attrs, {"pos_weight": 4.0})
     model = create_model("loc_unet", in_channels=1, num_classes=plugin.num_outputs, image_size=16, upsampling=4,
                         width=4, depth=1, head_width=8)  # fmt: skip
@@ -126,6 +127,7 @@ def test_same_seed_same_file(tmp_path: Path) -> None:
     counts = arrays[0]["n_emitters"]
     assert counts.mean() == pytest.approx(3.0 * 2.56, rel=0.25)  # dense: 3 per um^2 on 1.6 x 1.6 um
     assert all(len(x) == c for x, c in zip(arrays[0]["em_x"], counts, strict=True))
+    assert np.all(arrays[0]["structure"] == -1)  # uniform emitters image no structure
 
 
 def test_missing_frames_per_shard_is_one_line() -> None:

@@ -167,11 +167,11 @@ def fit(
     each fit ``window`` of ``windows`` (pixels), the detection threshold of the best Jaccard
     index among ``N_THRESHOLDS`` multiples (0.25 to 15) of the filtered frames' noise (ThunderSTORM's default
     is 1.5); then the window of the best efficiency E (a wide window collects more of the PSF, and more of
-    the neighbours' light)."""
+    the neighbours' light). Matched within the file's ``match_tolerance_nm``, as the evaluation."""
     from detcnn.evaluation.localisation import frame_counts, scores
-    from detcnn.tasks.localisation import TOLERANCE_NM
+    from detcnn.tasks.localisation import match_tolerance_nm
 
-    n = min(len(images.y), int(cfg["max_tune_frames"]))
+    n, tolerance = min(len(images.y), int(cfg["max_tune_frames"])), match_tolerance_nm(images.attrs)
     rows = np.linspace(0, len(images.y) - 1, n).round().astype(np.int64)  # spread over the file: every sample
     frames, truth = _frames(images)[rows], images.pixels["emitters"][rows]
     sigma, pixel_nm = psf_sigma_px(images, cfg), float(images.attrs["pixel_nm"])
@@ -187,7 +187,7 @@ def fit(
     for window in windows:
         x, y, photons, good = fit_gaussians(frames, frame, row, col, sigma, window)
         xy = np.stack([x * pixel_nm, y * pixel_nm, photons], axis=1)
-        tried = [scores(frame_counts(padded(frame[keep], xy[keep], n), truth, TOLERANCE_NM))
+        tried = [scores(frame_counts(padded(frame[keep], xy[keep], n), truth, tolerance))
                  for keep in (good & (height > t) for t in grid)]  # fmt: skip
         k = int(np.nanargmax([s["jaccard"] for s in tried]))
         scan[str(window)] = {"jaccard": [s["jaccard"] for s in tried], "efficiency": [s["efficiency"] for s in tried]}

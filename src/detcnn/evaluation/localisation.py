@@ -1,10 +1,13 @@
 """Localisation metrics of single-molecule microscopy, as the SMLM challenge 2016 defines them (Sage et al.,
 Nature Methods 16 (2019) 387): every frame's localisations are matched one-to-one to its true emitters
-within a tolerance (an optimal assignment minimising the summed distance, scipy's ``linear_sum_assignment``);
+within a lateral tolerance (the challenge's and DECODE's is 250 nm: the default of the dataset's
+``frame_images.match_tolerance_nm``, which the callers pass), here by an optimal assignment minimising the
+summed distance (scipy's ``linear_sum_assignment``; DECODE pairs greedily, the closest pair first);
 matched pairs are true positives, unmatched localisations false positives, unmatched emitters false
 negatives. Over a set of frames: recall TP / (TP + FN), precision TP / (TP + FP), the Jaccard index
-TP / (TP + FP + FN), the lateral RMSE [nm] of the matched pairs, and the efficiency
-E = 1 - sqrt((1 - JI)^2 + (alpha RMSE)^2) with alpha = 0.01 per nm (1 % per nm).
+TP / (TP + FP + FN), the lateral RMSE [nm] of the matched pairs, and the lateral (2D) efficiency
+E = 1 - sqrt((1 - JI)^2 + (alpha RMSE)^2) with alpha = 0.01 per nm (1 % per nm; the challenge's axial
+efficiency, alpha 0.5 % per nm, and their mean for 3D do not apply to these 2D frames).
 
 Localisations and emitters are ``(n_frames, K, >= 2)`` arrays of (x, y, ...) [nm], padded with NaN.
 Per-frame counts (:func:`frame_counts`) add up, so bootstrap resamples of frames cost a sum each.

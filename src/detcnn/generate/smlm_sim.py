@@ -4,11 +4,19 @@
 In each frame, Poisson(density x frame area) emitters are on (the blinking of a densely labelled sample);
 each sends Gamma-distributed photons (``photons_mean``, shape 4) through the Gaussian PSF onto the camera.
 Samples (the event classes, in label order): ``sparse``, ``medium``, ``dense`` (uniform positions, emitter
-densities per um^2 ``densities``) and ``filaments`` (positions along a few curved filaments fixed by the
-config seed, the same in every shard and frame: all frames together are one super-resolved structure).
+densities per um^2 ``densities``) and ``filaments`` (positions along a few curved filaments, one structure
+per shard, seeded by the config seed and the shard: the frames of a shard are one field of view imaged
+again and again, one super-resolved structure; another shard is another structure).
+
+Splits: the frames of one structure must never be in two splits (a network would learn where its filaments
+run). The rasteriser keeps the frames of one shard of ``filaments`` in one split (``structure`` below,
+:func:`detcnn.io.splits.group_splits`: the shards share the splits by the split fractions, at least one
+each, so ``generate.shards`` must be at least 3); the uniform samples share no structure and are split frame
+by frame, as every other source's events.
 
 Branches: ``frame`` (n_frames, n_pix, n_pix) float32 [ADU]; ``label`` (sample), ``density`` [um^-2],
-``n_emitters``; jagged ``em_x``, ``em_y`` [nm from the frame's corner], ``em_photons``.
+``n_emitters``, ``structure`` (the id of the structure imaged: the shard for ``filaments``, -1 for the
+uniform samples); jagged ``em_x``, ``em_y`` [nm from the frame's corner], ``em_photons``.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ SAMPLES = ("sparse", "medium", "dense", "filaments")
 EVENTS = "frames"
 DEFAULT_DENSITIES = {"sparse": 0.5, "medium": 1.5, "dense": 3.0, "filaments": 1.0}  # emitters / um^2
 TREE_TITLE = ("detcnn SMLM frames: frame in ADU (n_pix x n_pix, pixel_nm per pixel); em_x, em_y in nm from the "
-              "frame corner (x along columns); em_photons in photons; density in emitters per um^2")  # fmt: skip
+              "frame corner (x along columns); em_photons in photons; density in emitters per um^2; structure: the "
+              "structure imaged (the shard of the filaments, -1 for uniform emitters)")  # fmt: skip
 MAX_SEED = 2**63 - 1
 N_FILAMENTS = 3
 #: First seed stream (:mod:`detcnn.generate.seeding`): the detector simulation, which also seeds numpy's
@@ -103,10 +112,10 @@ def shard_seed(base_seed: int, sample: str, shard: int) -> int:
     return seeding.shard_seed(base_seed, seeding.stream_of(STREAMS, sample), shard, MAX_SEED)
 
 
-def filaments(base_seed: int, size_nm: float) -> np.ndarray:
+def filaments(base_seed: int, size_nm: float, shard: int) -> np.ndarray:
     """``(N_FILAMENTS, 4, 2)`` control points [nm] of cubic Bezier filaments crossing the field of view, from
-    the config seed alone (every shard and frame images the same structure)."""
-    rng = np.random.default_rng([int(base_seed), 977])
+    the config seed and the shard (every frame of a shard images the same structure, another shard another)."""
+    rng = np.random.default_rng([int(base_seed), 977, int(shard)])
     start = np.stack([np.zeros(N_FILAMENTS), rng.uniform(0.0, 1.0, N_FILAMENTS)], axis=1)  # on the left edge
     end = np.stack([np.ones(N_FILAMENTS), rng.uniform(0.0, 1.0, N_FILAMENTS)], axis=1)  # on the right edge
     middle = rng.uniform(0.15, 0.85, (N_FILAMENTS, 2, 2))
@@ -121,9 +130,9 @@ def _bezier(points: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def simulate_frames(
-    sample: str, n_frames: int, rng: np.random.Generator, settings: MicroscopeSettings, base_seed: int
+    sample: str, n_frames: int, rng: np.random.Generator, settings: MicroscopeSettings, base_seed: int, shard: int
 ) -> dict[str, Any]:
-    """The branches of ``n_frames`` frames of ``sample`` (module doc)."""
+    """The branches of ``n_frames`` frames of ``sample`` in shard ``shard`` (module doc)."""
     import awkward as ak
 
     size = settings.size_nm
@@ -132,7 +141,7 @@ def simulate_frames(
     total = int(n_em.sum())
     frame = np.repeat(np.arange(n_frames), n_em)
     if sample == "filaments":
-        curves = filaments(base_seed, size)
+        curves = filaments(base_seed, size, shard)
         which = rng.integers(0, N_FILAMENTS, total)
         xy = _bezier(curves[which], rng.uniform(0.0, 1.0, total)) + rng.normal(0.0, settings.filament_jitter_nm,
                                                                                  (total, 2))  # fmt: skip
@@ -149,6 +158,7 @@ def simulate_frames(
         "label": np.full(n_frames, SAMPLES.index(sample), dtype=np.int32),
         "density": np.full(n_frames, density, dtype=np.float32),
         "n_emitters": n_em.astype(np.int32),
+        "structure": np.full(n_frames, shard if sample == "filaments" else -1, dtype=np.int32),
         "em_x": ak.unflatten(xy[:, 0].astype(np.float32), n_em),
         "em_y": ak.unflatten(xy[:, 1].astype(np.float32), n_em),
         "em_photons": ak.unflatten(photons.astype(np.float32), n_em),
@@ -168,7 +178,7 @@ def generate(
     n_frames = int(cfg["n_frames_per_shard"])
     t0 = time.perf_counter()
     branches = simulate_frames(sample, n_frames, np.random.default_rng(shard_seed(seed, sample, shard)), settings,
-                               seed)  # fmt: skip
+                               seed, shard)  # fmt: skip
     write_events(out, branches, title=TREE_TITLE)
     seconds = time.perf_counter() - t0
     return {"sample": sample, "shard": shard, "n_frames": n_frames, "n_emitters": int(branches["n_emitters"].sum()),
@@ -180,7 +190,19 @@ def class_names(ds: Mapping[str, Any]) -> list[str]:
 
 
 def rasterise_options(ds: Mapping[str, Any]) -> dict[str, Any]:
-    """The class names and the camera (pixel size, gain, offset, PSF width) the frames rasteriser needs."""
+    """The class names, the camera (pixel size, gain, offset, PSF width) and the structures (one per shard,
+    kept whole in one split) the frames rasteriser needs; a ConfigError when the shards are too few to give
+    every split a structure of its own."""
+    from detcnn.io.splits import group_counts
+
     settings = MicroscopeSettings.from_config(ds["generate"]["microscope"])
+    shards = int(ds["generate"]["shards"])
+    try:
+        group_counts(shards, ds["split"])
+    except ValueError:
+        raise ConfigError(f"{shards} shard(s): the filaments sample images one structure per shard and keeps each "
+                          "in one split, so train, val and test need a shard each", key="generate.shards",
+                          fix="set generate.shards to 3 or more (5 for a 0.6 / 0.2 / 0.2 split)") from None  # fmt: skip
     return {"class_names": list(SAMPLES), "pixel_nm": settings.pixel_nm, "gain": settings.gain,
-            "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.sigma_nm}  # fmt: skip
+            "offset": settings.offset, "n_pix": settings.n_pix, "psf_sigma_nm": settings.sigma_nm,
+            "structures": shards}  # fmt: skip

@@ -32,6 +32,36 @@ def assign_splits(n: int, fractions: Mapping[str, float], rng: np.random.Generat
     return np.searchsorted(edges, rng.random(n), side="right")
 
 
+#: The seed stream of :func:`group_splits` (the event draw of :func:`write_splits` is seeded by the bare seed).
+GROUP_STREAM = 1
+
+
+def group_counts(n_groups: int, fractions: Mapping[str, float]) -> np.ndarray:
+    """Whole groups per split (train, val, test) of ``n_groups``: the largest-remainder share of ``fractions``,
+    then one for every split that got none (taken from the largest). A ValueError for fewer groups than
+    splits."""
+    if n_groups < len(SPLITS):
+        raise ValueError(f"{n_groups} group(s) cannot give each of {list(SPLITS)} one of its own")
+    quotas = np.array([fractions[s] for s in SPLITS], np.float64) * n_groups
+    counts = np.floor(quotas).astype(np.int64)
+    for i in np.argsort(counts - quotas, kind="stable")[: n_groups - int(counts.sum())]:
+        counts[i] += 1
+    while counts.min() == 0:
+        counts[np.argmax(counts)] -= 1
+        counts[np.argmin(counts)] += 1
+    return counts
+
+
+def group_splits(n_groups: int, fractions: Mapping[str, float], seed: int) -> np.ndarray:
+    """Split index (0 train, 1 val, 2 test) of each of ``n_groups`` groups (ids ``0 .. n_groups - 1``), kept
+    whole: :func:`group_counts` of them per split, which ones drawn by a permutation seeded from ``seed``
+    (stream :data:`GROUP_STREAM`). The same count and seed give the same assignment."""
+    counts = group_counts(n_groups, fractions)
+    out = np.empty(n_groups, np.int64)
+    out[np.random.default_rng([int(seed), GROUP_STREAM]).permutation(n_groups)] = np.repeat(np.arange(3), counts)
+    return out
+
+
 @dataclass
 class ChunkImages:
     """What a rasteriser makes of one chunk of events: ``images (n, C, H, W)``, ``labels (n,)``,
@@ -44,6 +74,9 @@ class ChunkImages:
     pixels: dict[str, np.ndarray] = field(default_factory=dict)
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    #: Per event, its split index fixed by the rasteriser (the events of one group kept in one split:
+    #: :func:`group_splits`), -1 where it is drawn; None: every event drawn.
+    split: np.ndarray | None = None
 
 
 BAD_FILE_CHOICES = ("fail", "skip")
@@ -138,6 +171,8 @@ def _check_filled(stats: Mapping[str, Any], outputs: Mapping[str, str | os.PathL
 def _append(chunk: ChunkImages, writers: Mapping[str, ImageWriter], split: Mapping[str, float],
             rng: np.random.Generator, stats: dict[str, Any]) -> None:  # fmt: skip
     which = assign_splits(len(chunk.labels), split, rng)
+    if chunk.split is not None:  # whole groups placed by the rasteriser (their draws still taken: the others'
+        which = np.where(chunk.split >= 0, chunk.split, which)  # stay where they would be)
     for i, s in enumerate(SPLITS):
         sel = which == i
         writers[s].append(

@@ -90,10 +90,16 @@ def render(points: np.ndarray, size_nm: float, pixel_nm: float = RENDER_NM) -> n
 
 def plot_super_resolution(path: Path, test: Any, rows: np.ndarray, y: np.ndarray, locs: Mapping[str, np.ndarray],
                           emitters: np.ndarray) -> None:  # fmt: skip
-    """The structured sample (all its test frames): the plain sum of the frames, the true emitters and the
-    localisations of each model rendered at :data:`RENDER_NM` (all frames when there is no such sample)."""
+    """The structured sample's test frames of one structure (the one with the most frames, where the file has
+    the truth ``structure``): the plain sum of the frames, the true emitters and the localisations of each model
+    rendered at :data:`RENDER_NM` (all frames when there is no such sample)."""
     names = list(test.class_names)
     chosen = y == names.index(STRUCTURED) if STRUCTURED in names else np.ones(len(y), bool)
+    structure = test.truth.get("structure")
+    if structure is not None and chosen.any():  # one field of view: frames of two structures would overlay
+        ids = np.asarray(structure)[rows]
+        values, counts = np.unique(ids[chosen], return_counts=True)
+        chosen &= ids == values[np.argmax(counts)]
     extent = list(test.attrs.get("extent", [0, 1, 0, 1]))
     size = float(extent[1] - extent[0])
     panels = [("sum of frames (camera pixels)", test.X[rows[chosen], 0].sum(axis=0)),

@@ -9,7 +9,9 @@ the detection (positives weighted by ``pos_weight``) plus the squared offset err
 Prediction: local maxima (3 x 3) of the detection probability whose 3 x 3 sum exceeds 0.5, placed
 at their pixel's centre plus offset: ``locs`` ``(N, K', 3)`` = (x, y [nm], score), NaN-padded.
 
-Metrics (:mod:`detcnn.evaluation.localisation`, matching within 100 nm): ``recall``, ``precision``,
+Metrics (:mod:`detcnn.evaluation.localisation`, matching within the image file's ``match_tolerance_nm``,
+the dataset's ``frame_images.match_tolerance_nm``, 250 nm by default as in the SMLM challenge 2016, the
+same for every model of the dataset: :func:`match_tolerance_nm`): ``recall``, ``precision``,
 ``jaccard``, ``rmse_nm``, ``efficiency`` over all frames and, per sample (emitter density), ``jaccard_<s>``,
 ``rmse_nm_<s>``, ``efficiency_<s>``, ``recall_<s>``, ``precision_<s>``; bootstrap over frames.
 """
@@ -23,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from detcnn.config import fill_task_args
+from detcnn.errors import InputError
 from detcnn.evaluation.bootstrap import Metrics, bootstrap
 from detcnn.evaluation.localisation import frame_counts, padded, scores
 from detcnn.kinds import NetworkKind
-from detcnn.tasks.common import Target, TargetStats, validation_score
+from detcnn.tasks.common import Target, TargetStats, no_working_points, validation_score
 from detcnn.training.plugin import Plugin
 
 NAME = "localisation"
@@ -38,7 +41,6 @@ PER_CLASS = ("recall_", "precision_", "jaccard_", "rmse_nm_", "efficiency_")
 PER_CLASS_TITLE = "Per sample (frames of one emitter density, or the filaments)"
 FIGURES = ("versus_density", "examples", "super_resolution")
 PADDED = ("locs",)  # localisations, NaN beyond the found ones of a frame
-TOLERANCE_NM = 100.0
 DETECTION_THRESHOLD = 0.5  # of the 3 x 3 summed detection probability
 #: Its ``task_args`` (JSON-schema properties, the defaults filled by :func:`plugin`).
 ARGS_SCHEMA: dict[str, Any] = {
@@ -50,6 +52,16 @@ ARGS_SCHEMA: dict[str, Any] = {
 def fine_pixel_nm(attrs: Mapping[str, Any]) -> float:
     """The localiser's output pixel [nm]: the camera pixel ``pixel_nm`` over ``upsampling``."""
     return float(attrs["pixel_nm"]) / int(attrs.get("upsampling", 1))
+
+
+def match_tolerance_nm(attrs: Mapping[str, Any]) -> float:
+    """The lateral distance [nm] within which a localisation matches a true emitter: the image file's
+    ``match_tolerance_nm`` (written by the rasteriser from the dataset's ``frame_images.match_tolerance_nm``)."""
+    if "match_tolerance_nm" not in attrs:
+        raise InputError(f"the image file of dataset '{attrs.get('dataset', '')}' has no match_tolerance_nm (it "
+                         "was written before the tolerance was configurable)",
+                         fix="run the rasterise step of this dataset again")  # fmt: skip
+    return float(attrs["match_tolerance_nm"])
 
 
 def target(attrs: Mapping[str, Any], args: Mapping[str, Any]) -> Target:
@@ -83,7 +95,7 @@ def plugin(attrs: Mapping[str, Any], args: Mapping[str, Any], train: Any = None,
         loss=LocalisationLoss(pos_weight, fine),
         predict=predict,
         score=validation_score(metrics, prediction, VALIDATION, attrs),
-        info={"pos_weight": pos_weight, "fine_pixel_nm": fine, "tolerance_nm": TOLERANCE_NM},
+        info={"pos_weight": pos_weight, "fine_pixel_nm": fine, "tolerance_nm": match_tolerance_nm(attrs)},
     )
 
 
@@ -110,7 +122,7 @@ def metrics(
     indices: np.ndarray,
 ) -> Metrics:  # fmt: skip
     """The metrics of the module doc; per sample when ``settings['event_classes']`` gives each frame's."""
-    counts = frame_counts(prediction["locs"], emitters, TOLERANCE_NM)
+    counts = frame_counts(prediction["locs"], emitters, match_tolerance_nm(attrs))
     classes = settings.get("event_classes")
     names = list(attrs.get("class_names") or [])
 
@@ -125,15 +137,18 @@ def metrics(
     return bootstrap(fn, len(emitters), indices)
 
 
+working_points = no_working_points
+
+
 def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Mapping[str, np.ndarray],
          attrs: Mapping[str, Any]) -> None:  # fmt: skip
     """The errors (found - true) of the matched localisations, x and y [nm]."""
     from detcnn.evaluation.localisation import match
     from detcnn.report.plots import pyplot, save_figure
 
-    locs, dx, dy = prediction["locs"], [], []
+    locs, dx, dy, tolerance = prediction["locs"], [], [], match_tolerance_nm(attrs)
     for i in range(min(len(emitters), 500)):
-        a, b = match(locs[i], emitters[i], TOLERANCE_NM)
+        a, b = match(locs[i], emitters[i], tolerance)
         dx.append(locs[i, a, 0] - emitters[i, b, 0])
         dy.append(locs[i, a, 1] - emitters[i, b, 1])
     from detcnn.report.histograms import step
@@ -143,8 +158,8 @@ def plot(path: Path, name: str, kind: str, emitters: np.ndarray, prediction: Map
     for values, label in ((np.concatenate(dx), "x"), (np.concatenate(dy), "y")):
         rms = np.sqrt(np.mean(values**2)) if len(values) else float("nan")
         label = f"{label}: RMS {rms:.1f} nm"
-        step(ax, values, np.linspace(-TOLERANCE_NM, TOLERANCE_NM, 61), label)
-    ax.set_xlabel("found - true [nm] (matched within 100 nm)")
+        step(ax, values, np.linspace(-tolerance, tolerance, 61), label)
+    ax.set_xlabel(f"found - true [nm] (matched within {tolerance:g} nm)")
     ax.set_ylabel("localisations")
     ax.set_title(name, fontsize=9)
     ax.legend(fontsize=8)
@@ -160,4 +175,4 @@ def report(
     and the best baseline on the densest sample; example frames; the super-resolved filaments."""
     from detcnn.tasks.localisation_report import report as draw
 
-    return draw(loaded, test, figures, settings, indices, HEADLINE, TOLERANCE_NM)
+    return draw(loaded, test, figures, settings, indices, HEADLINE, match_tolerance_nm(test.attrs))

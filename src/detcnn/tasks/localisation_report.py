@@ -47,7 +47,8 @@ def report(
     loaded: Mapping[str, tuple[dict[str, Any], dict[str, np.ndarray]]], test: Any, figures: Mapping[str, Path],
     settings: Mapping[str, Any], indices: np.ndarray, headline: tuple[str, bool], tolerance_nm: float,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    """The figures of :data:`detcnn.tasks.localisation.FIGURES` and the paired comparisons (module doc)."""
+    """The figures of :data:`detcnn.tasks.localisation.FIGURES` and the paired comparisons (module doc), the pairs
+    matched within ``tolerance_nm`` (the test file's, as in every model's metrics)."""
     from detcnn.kinds import ModelKind
     from detcnn.report.paired import sentence
     from detcnn.report.tables import best_of_kind
@@ -58,7 +59,7 @@ def report(
     emitters = test.pixels["emitters"][rows]
     densities = sample_densities(test, y, rows)
     out: dict[str, Any] = {"models": {m: s["metrics"][f"test/{headline[0]}"]["value"] for m, (s, _) in loaded.items()},
-                           "densities": densities}  # fmt: skip
+                           "densities": densities, "match_tolerance_nm": float(tolerance_nm)}  # fmt: skip
     text: list[str] = []
     best_net = best_of_kind(summaries, ModelKind.NETWORK, headline)
     best_cut = best_of_kind(summaries, ModelKind.BASELINE, headline)
