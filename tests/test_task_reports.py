@@ -114,7 +114,8 @@ def test_multiclass_report_efficiency_at_the_baseline_purity(tmp_path: Path) -> 
                         / np.sum(signal[i]) for i in idx]  # fmt: skip
         assert r["err"] == pytest.approx(np.std(per_resample, ddof=1))
         assert f"| {model} | {eff_n:.4f} | {r['network_purity']:.4f} | {eff_n - eff_b:+.4f} ± {r['err']:.4f} |" in (
-            "".join(text))
+            "".join(text)
+        )
     assert list(every["multivariate"]) == ["bdt"]
     mva = out["network_vs_multivariate_at_baseline_purity"]
     best_net = max(("net_a", "net_b"), key=lambda m: out["models"][m])
@@ -127,7 +128,8 @@ def test_multiclass_report_efficiency_at_the_baseline_purity(tmp_path: Path) -> 
     assert d["baseline"] == max(baselines, key=lambda m: baselines[m])
     assert d["value"] == pytest.approx(pair_count_auc(signal, loaded[best][1]["score"]) - max(baselines.values()))
     assert out["versus"]["cuts"]["auc"]["value"] == pytest.approx(
-        pair_count_auc(signal, loaded[best][1]["score"]) - baselines["cuts"])
+        pair_count_auc(signal, loaded[best][1]["score"]) - baselines["cuts"]
+    )
     assert written_pngs(figures) == list(task.FIGURES)
 
 

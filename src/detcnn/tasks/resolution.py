@@ -61,9 +61,7 @@ def resolution_report(
     return out, text
 
 
-def _width_differences(
-    per_event: PerEvent, a: str, b: str, indices: np.ndarray
-) -> dict[str, dict[str, float | int]]:
+def _width_differences(per_event: PerEvent, a: str, b: str, indices: np.ndarray) -> dict[str, dict[str, float | int]]:
     """``{rms, core_width}``: model ``a`` minus model ``b``, paired over the resamples ``indices``."""
     from detcnn.evaluation.bootstrap import paired
 
