@@ -146,7 +146,8 @@ def test_a_limited_selection_spans_the_whole_split(tmp_path: Path) -> None:
 
 
 DETECTOR = {"channels": ["xz", "yz"], "views": ["xz", "yz"], "class_names": ["nu_e CC", "nu_mu CC", "NC"],
-            "pixel_class_names": ["empty", "track", "shower"], "pixel_nm": 100.0, "upsampling": 4}  # fmt: skip
+            "pixel_class_names": ["empty", "track", "shower"], "pixel_nm": 100.0, "upsampling": 4,
+            "match_tolerance_nm": 250.0}  # fmt: skip
 
 
 @pytest.mark.parametrize(
