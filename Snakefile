@@ -9,15 +9,18 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/study_inputs.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/rasterise.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/studies.smk"
 
 
 rule all:
     input:
         all_reports(),
         all_exports(),
+        all_studies(),
     default_target: True

@@ -118,8 +118,17 @@ def _evaluate(a: argparse.Namespace) -> Any:
         model=a.model_file, kind=ModelKind(a.kind), val=a.val, test=a.test, history=a.history, scores=a.scores,
         metrics=a.metrics, plot=a.plot, dataset=a.dataset, name=a.name, efficiencies=a.efficiencies,
         purities=a.purities, n_bootstrap=a.n_bootstrap, seed=a.seed, threads=a.threads,
-        tracking_uri=resolve_uri(a.tracking_uri), train_run=a.train_run,
+        tracking_uri=resolve_uri(a.tracking_uri), train_run=a.train_run, bins=_json_list(a.bins, "bins"),
+        variation=a.variation, nominal_test=a.nominal_test,
     )  # fmt: skip
+
+
+def _json_list(text: str | None, what: str) -> list[Any]:
+    """A JSON list passed by a rule (``--{what}``; none: empty)."""
+    value = parse_json_arg(f'{{"list": {text}}}', what)["list"] if text else []
+    if not isinstance(value, list):
+        raise ConfigError(f"--{what} must be a JSON list, got {type(value).__name__}")
+    return value
 
 
 def _export(a: argparse.Namespace) -> Any:
@@ -221,6 +230,9 @@ def _add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _path(e, "history", "train-run", required=False)
     e.add_argument("--kind", required=True, choices=[k.value for k in ModelKind])
     e.add_argument("--name", required=True, help="the model's or baseline's name")
+    e.add_argument("--bins", help="JSON list of the dataset's bins: the study metrics per bin of each variable")
+    e.add_argument("--variation", help="the systematic variation the test file is a sample of (MLflow keys)")
+    _path(e, "nominal-test", required=False)  # a variation's nominal twin: the paired shifts
 
     x = _command(sub, "export", _export, "a trained network as ONNX, checked with ONNX Runtime against PyTorch",
                  THREADS)  # fmt: skip
@@ -243,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_commands(sub)
     _add_fit_commands(sub)
     _add_result_commands(sub)
+    from detcnn.cli_studies import add_study_commands  # here: it reuses this module's shared flags
+
+    add_study_commands(sub)
     _command(sub, "models", _models, "list the registered model names")
     _command(sub, "catalogue", _catalogue, "list the sources, tasks, baseline kinds and models")
     return p

@@ -67,3 +67,16 @@ class BaselineFamily(StrEnum):
     CUTS = "cuts"
     CALIBRATION = "calibration"
     MULTIVARIATE = "multivariate"
+
+
+class Direction(StrEnum):
+    """The way a systematic variation is known to move a per-event quantity (its mean over the test events of
+    each class): the physics check a variation passes before its numbers are used (``variations.<name>.expect``)."""
+
+    UP = "up"
+    DOWN = "down"
+
+    @property
+    def sign(self) -> int:
+        """+1 for up, -1 for down."""
+        return 1 if self is Direction.UP else -1

@@ -35,6 +35,8 @@ wildcard_constraints:
     model="[A-Za-z0-9_]+",
     sample="[A-Za-z0-9_]+",
     shard="[0-9]+",
+    variation="[A-Za-z0-9_]+",
+    size="[0-9]+",
 
 
 def as_json(obj):
@@ -44,6 +46,12 @@ def as_json(obj):
 
 def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def bins_flag(dataset):
+    """The evaluate command's ``--bins`` flag: the dataset's bins as JSON (none: no flag)."""
+    bins = config["datasets"][dataset]["bins"]
+    return f"--bins '{as_json(bins)}'" if bins else ""
 
 
 def _running(entries, dataset, task):

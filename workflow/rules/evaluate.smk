@@ -2,6 +2,22 @@
 # the same test events by the same evaluate rule, into the same file structure.
 
 
+# The commands, also those of the studies' rules (studies.smk): a learning curve's subsets, a variation's samples.
+FIT_SHELL = (
+    "detcnn fit-baseline --train {input.train} --val {input.val} --model {output.model} --dataset {wildcards.dataset}"
+    " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
+    " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+)
+EVALUATE_SHELL = (
+    "detcnn evaluate --model-file {input.model} --kind {params.kind} {params.history} --val {input.val}"
+    " --test {input.test} --scores {output.scores} --metrics {output.metrics} --plot {output.plot}"
+    " --dataset {wildcards.dataset}"
+    " --name {params.name} --efficiencies {params.efficiencies} --purities {params.purities}"
+    " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads}"
+    " --tracking-uri {params.tracking_uri:q} {params.study} > {log} 2>&1"
+)
+
+
 rule fit_baseline:
     input:
         train=rules.rasterise.output.train,
@@ -21,9 +37,7 @@ rule fit_baseline:
     conda:
         ENV
     shell:
-        "detcnn fit-baseline --train {input.train} --val {input.val} --model {output.model} --dataset {wildcards.dataset}"
-        " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
-        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        FIT_SHELL
 
 
 rule evaluate:
@@ -37,6 +51,8 @@ rule evaluate:
         metrics="results/eval/{dataset}/{model}/metrics.json",
         plot="results/eval/{dataset}/{model}/plot.png",
     params:
+        name=lambda w: w.model,
+        study=lambda w: bins_flag(w.dataset),
         kind=model_kind,
         history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
         seed=SEED,
@@ -52,9 +68,4 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "detcnn evaluate --model-file {input.model} --kind {params.kind} {params.history} --val {input.val}"
-        " --test {input.test} --scores {output.scores} --metrics {output.metrics} --plot {output.plot}"
-        " --dataset {wildcards.dataset}"
-        " --name {wildcards.model} --efficiencies {params.efficiencies} --purities {params.purities}"
-        " --n-bootstrap {params.n_bootstrap} --seed {params.seed} --threads {threads}"
-        " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
+        EVALUATE_SHELL

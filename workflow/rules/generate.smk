@@ -2,6 +2,12 @@
 # from the config seed.
 
 
+GENERATE_SHELL = (  # also a variation's (studies.smk): its shard numbers come after the nominal ones
+    "detcnn generate --source {params.source} --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
+    " --generate-config {params.generate:q} --events {output.events} --stats {output.stats} > {log} 2>&1"
+)
+
+
 rule generate:
     output:
         events="results/events/{dataset}/{sample}_{shard}.root",
@@ -20,5 +26,4 @@ rule generate:
     conda:
         ENV
     shell:
-        "detcnn generate --source {params.source} --sample {wildcards.sample} --shard {wildcards.shard} --seed {params.seed}"
-        " --generate-config {params.generate:q} --events {output.events} --stats {output.stats} > {log} 2>&1"
+        GENERATE_SHELL

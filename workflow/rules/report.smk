@@ -2,6 +2,14 @@
 # task table (the tasks' figures differ); outputs wrapped in report() for `snakemake --report report.html`.
 
 
+REPORT_SHELL = (  # also a variation's report (studies.smk)
+    "detcnn report --metrics {input.metrics:q} --scores {input.scores:q} --test {input.test}"
+    " --table {output.table} --csv {output.csv} --summary {output.summary} {params.figures}"
+    " --dataset {wildcards.dataset} --task {params.task} --n-bootstrap {params.n_bootstrap}"
+    " --seed {params.seed} > {log} 2>&1"
+)
+
+
 for _task in TASKS:
     _figures = task_figures(_task)
 
@@ -30,7 +38,4 @@ for _task in TASKS:
         conda:
             ENV
         shell:
-            "detcnn report --metrics {input.metrics:q} --scores {input.scores:q} --test {input.test}"
-            " --table {output.table} --csv {output.csv} --summary {output.summary} {params.figures}"
-            " --dataset {wildcards.dataset} --task {params.task} --n-bootstrap {params.n_bootstrap}"
-            " --seed {params.seed} > {log} 2>&1"
+            REPORT_SHELL

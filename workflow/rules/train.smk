@@ -19,6 +19,15 @@ rule init_tracking:
         "detcnn init-tracking --uri {params.tracking_uri:q} --marker {output.marker} > {log} 2>&1"
 
 
+TRAIN_SHELL = (  # also the learning curves' (studies.smk)
+    "detcnn train --train {input.train} --val {input.val} --weights {output.weights} --config {output.config}"
+    " --history {output.history} --run {output.run} --checkpoint {params.checkpoint}"
+    " --dataset {wildcards.dataset} --name {params.name}"
+    " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
+    " --tracking-uri {params.tracking_uri:q} {params.tracking} > {log} 2>&1"
+)
+
+
 rule train:
     input:
         train=rules.rasterise.output.train,
@@ -30,6 +39,7 @@ rule train:
         history="results/models/{dataset}/{model}/history.csv",
         run="results/models/{dataset}/{model}/run.json",
     params:
+        name=lambda w: w.model,
         model=lambda w: as_json(config["models"][w.model]),
         checkpoint="results/checkpoints/{dataset}/{model}.pt",
         seed=SEED,
@@ -45,11 +55,7 @@ rule train:
     conda:
         ENV
     shell:
-        "detcnn train --train {input.train} --val {input.val} --weights {output.weights} --config {output.config}"
-        " --history {output.history} --run {output.run} --checkpoint {params.checkpoint}"
-        " --dataset {wildcards.dataset} --name {wildcards.model}"
-        " --model-config {params.model:q} --seed {params.seed} --threads {threads}"
-        " --tracking-uri {params.tracking_uri:q} {params.tracking} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule export:

@@ -11,6 +11,7 @@ from detcnn.config.schema import dataclass_properties
 from detcnn.generate.lartpc.settings import CLASS_NAMES, SimSettings
 from detcnn.generate.lartpc.settings import SAMPLES as SAMPLE_LABELS
 from detcnn.generate.schema import POSITIVE, generate_section
+from detcnn.physics.argon import Recombination
 
 NAME = "detector_sim"
 SAMPLES = tuple(SAMPLE_LABELS)
@@ -42,6 +43,11 @@ SCHEMA: dict[str, Any] = {
             "drift_velocity": {**POSITIVE, "description": "Electron drift velocity [cm/us]."},
             "lifetime": {**POSITIVE, "description": "Electron lifetime [ms]."},
             "diffusion": {"type": "boolean", "description": "Smear hits by longitudinal and transverse diffusion."},
+            "recombination": {"type": "string", "enum": [m.value for m in Recombination],
+                              "description": "Recombination model of the charge yield: the modified Box model "
+                                             "(ArgoNeuT) or Birks' law (ICARUS)."},
+            "charge_scale": {**POSITIVE, "description": "Gain / calibration scale multiplying the collected charge "
+                                                        "hit_q (a systematic variation of the charge scale)."},
         })},
     }, required=["n_events_per_shard"]),
 }  # fmt: skip

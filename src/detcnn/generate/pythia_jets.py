@@ -6,6 +6,10 @@ the jets of Komiske, Metodiev, Schwartz, JHEP 01 (2017) 110): pp at 14 TeV, Z + 
 hadronisation and multi-parton interactions on, anti-kt R = 0.4 on all visible final-state particles,
 keeping the leading jet when its pT is in [500, 550] GeV and |y| < 1.7.
 
+Extra Pythia settings (``generate.settings``, e.g. a systematic variation of the shower or the hadronisation)
+are read after the recipe's, so they may change any of them; the shard statistics and the ROOT tree's title
+record them.
+
 Events come from Pythia in batches as awkward arrays (``Pythia.nextBatch``) and are clustered as one
 multi-event array by fastjet: there is no Python loop over events or particles.
 """
@@ -14,8 +18,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +27,10 @@ import awkward as ak
 import numpy as np
 
 from detcnn.config.schema import dataclass_properties
+from detcnn.errors import ConfigError
 from detcnn.generate import seeding
 from detcnn.generate.schema import generate_section
-from detcnn.io.events import JET_CLASS_NAMES, write_events
+from detcnn.io.events import JET_CLASS_NAMES, JET_TREE_TITLE, write_events
 
 NAME = "pythia_jets"
 SAMPLES = ("quark", "gluon")
@@ -67,6 +72,9 @@ SCHEMA: dict[str, Any] = {
                       "description": "Generator-level maximum pT of the hard process [GeV]."},
         "batch_size": {"type": "integer", "minimum": 1, "default": RECIPE["batch_size"],
                        "description": "Events per Pythia batch (clustered together by fastjet)."},
+        "settings": {"type": "array", "items": {"type": "string"}, "default": [],
+                     "description": "Extra Pythia settings, e.g. 'TimeShower:renormMultFac = 0.25', read after "
+                                    "the recipe's."},
         "jet": {"type": "object", "additionalProperties": False, "default": {}, "description": "Leading-jet selection.",
                 "properties": dataclass_properties(JetSelection, {
                     "pt_min": {"type": "number", "description": "Minimum leading-jet pT [GeV]."},
@@ -83,8 +91,11 @@ def shard_seed(base_seed: int, sample: str, shard: int) -> int:
     return seeding.shard_seed(base_seed, seeding.stream_of(STREAMS, sample), shard, MAX_PYTHIA_SEED)
 
 
-def pythia_settings(sample: str, seed: int, *, ecm: float, pthat_min: float, pthat_max: float) -> list[str]:
-    """Pythia settings strings for one shard of ``sample`` ('quark' or 'gluon')."""
+def pythia_settings(
+    sample: str, seed: int, *, ecm: float, pthat_min: float, pthat_max: float, extra: Sequence[str] = ()
+) -> list[str]:
+    """Pythia settings strings for one shard of ``sample`` ('quark' or 'gluon'): the recipe's, then ``extra``
+    (read after them, so an extra setting overrides the recipe's)."""
     if sample not in PROCESSES:
         raise ValueError(f"unknown sample '{sample}'; valid: {sorted(PROCESSES)}")
     return [
@@ -101,16 +112,21 @@ def pythia_settings(sample: str, seed: int, *, ecm: float, pthat_min: float, pth
         f"Random:seed = {seed}",
         "Next:numberCount = 0",
         "Print:quiet = on",
+        *extra,
     ]
 
 
-def make_pythia(settings: list[str]):
-    """Initialise a silent ``pythia8mc.Pythia`` with ``settings``."""
+def make_pythia(settings: list[str], from_config: Sequence[str] = ()):
+    """Initialise a silent ``pythia8mc.Pythia`` with ``settings``: a setting Pythia rejects is a ValueError naming
+    it, a ConfigError naming ``generate.settings`` when it is one of ``from_config`` (the config's own)."""
     import pythia8mc
 
     pythia = pythia8mc.Pythia("", False)
     for line in settings:
         if not pythia.readString(line):
+            if line in from_config:
+                fix = "write 'Group:name = value' with a name and a value Pythia knows (its HTML manual)"
+                raise ConfigError(f"Pythia rejected the setting '{line}'", key="generate.settings", fix=fix)
             raise ValueError(f"Pythia rejected the setting '{line}'")
     if not pythia.init():
         raise RuntimeError(f"Pythia failed to initialise with {settings}")
@@ -195,6 +211,7 @@ class ShardStats:
 
     sample: str
     seed: int
+    settings: list[str] = field(default_factory=list)  # the extra Pythia settings
     n_events: int = 0
     n_jets: int = 0
     pythia_seconds: float = 0.0
@@ -259,18 +276,24 @@ def generate_shard(
     pthat_max: float = RECIPE["pthat_max"],
     selection: JetSelection = JetSelection(),
     batch_size: int = RECIPE["batch_size"],
+    settings: Sequence[str] = (),
     progress: bool = True,
 ) -> ShardStats:
     """Generate events until ``n_jets`` leading jets pass ``selection``; write them to ``path`` (ROOT).
 
-    Branches follow the jets file contract (see :mod:`detcnn.io.events`).
+    Branches follow the jets file contract (see :mod:`detcnn.io.events`); ``settings``: extra Pythia settings
+    read after the recipe's (a ConfigError naming ``generate.settings`` for one Pythia rejects), recorded in
+    the tree's title and the returned statistics.
     """
     from tqdm import tqdm
 
     if n_jets <= 0:
         raise ValueError(f"n_jets must be positive, got {n_jets}")
-    pythia = make_pythia(pythia_settings(sample, seed, ecm=ecm, pthat_min=pthat_min, pthat_max=pthat_max))
-    stats = ShardStats(sample=sample, seed=seed)
+    extra = [str(line) for line in settings]
+    pythia = make_pythia(
+        pythia_settings(sample, seed, ecm=ecm, pthat_min=pthat_min, pthat_max=pthat_max, extra=extra), extra
+    )
+    stats = ShardStats(sample=sample, seed=seed, settings=extra)
     pieces: list[dict[str, ak.Array]] = []
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{sample} seed {seed}", unit="jet", disable=not progress, mininterval=2.0)
@@ -284,7 +307,8 @@ def generate_shard(
         bar.update(take)
         bar.set_postfix(kept=f"{stats.kept_fraction:.1%}")
     bar.close()
-    write_events(Path(path), _jet_branches(pieces, LABELS[sample]))
+    title = f"{JET_TREE_TITLE}; extra Pythia settings: {'; '.join(extra)}" if extra else JET_TREE_TITLE
+    write_events(Path(path), _jet_branches(pieces, LABELS[sample]), title=title)
     stats.total_seconds = time.perf_counter() - start
     return stats
 
@@ -297,7 +321,8 @@ def generate(
     stats = generate_shard(
         out, sample=sample, n_jets=int(cfg["n_jets_per_shard"]), seed=shard_seed(seed, sample, shard),
         ecm=float(cfg["ecm"]), pthat_min=float(cfg["pthat_min"]), pthat_max=float(cfg["pthat_max"]),
-        selection=JetSelection(**cfg["jet"]), batch_size=int(cfg["batch_size"]), progress=progress,
+        selection=JetSelection(**cfg["jet"]), batch_size=int(cfg["batch_size"]), settings=cfg.get("settings", ()),
+        progress=progress,
     )  # fmt: skip
     return {**stats.__dict__, "kept_fraction": stats.kept_fraction, "jets_per_s": stats.n_jets / stats.total_seconds,
             "pythia_events_per_s": stats.n_events / stats.pythia_seconds}  # fmt: skip

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from detcnn.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
@@ -81,3 +83,10 @@ def _to_builtin(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """The JSON object of ``path``; an InputError naming the step that writes it where it does not exist."""
+    if not Path(path).is_file():
+        raise InputError(f"{what} does not exist", path=path, fix=f"run the step that writes the {what} first")
+    return json.loads(Path(path).read_text())

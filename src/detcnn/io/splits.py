@@ -38,17 +38,20 @@ GROUP_STREAM = 1
 
 def group_counts(n_groups: int, fractions: Mapping[str, float]) -> np.ndarray:
     """Whole groups per split (train, val, test) of ``n_groups``: the largest-remainder share of ``fractions``,
-    then one for every split that got none (taken from the largest). A ValueError for fewer groups than
-    splits."""
-    if n_groups < len(SPLITS):
-        raise ValueError(f"{n_groups} group(s) cannot give each of {list(SPLITS)} one of its own")
+    then one for every split of a positive fraction that got none (taken from the largest); a split of
+    fraction 0 (the train and val of a variation's test-only sample) gets none. A ValueError for fewer groups
+    than splits of a positive fraction."""
+    wanted = np.array([fractions[s] > 0 for s in SPLITS])
+    if n_groups < wanted.sum():
+        names = [s for s, w in zip(SPLITS, wanted, strict=True) if w]
+        raise ValueError(f"{n_groups} group(s) cannot give each of {names} one of its own")
     quotas = np.array([fractions[s] for s in SPLITS], np.float64) * n_groups
     counts = np.floor(quotas).astype(np.int64)
     for i in np.argsort(counts - quotas, kind="stable")[: n_groups - int(counts.sum())]:
         counts[i] += 1
-    while counts.min() == 0:
+    while counts[wanted].min() == 0:
         counts[np.argmax(counts)] -= 1
-        counts[np.argmin(counts)] += 1
+        counts[np.flatnonzero(wanted)[np.argmin(counts[wanted])]] += 1
     return counts
 
 
@@ -125,7 +128,7 @@ def write_splits(
         for path, chunks in files:
             stats = _write_file(path, chunks, writers, split, (rng, *rewind), stats, bar, skip=on_bad_file == "skip")
         stats["n_skipped_files"] = len(stats["skipped_files"])
-        _check_filled(stats, outputs, unit)
+        _check_filled(stats, outputs, unit, split)
     return stats
 
 
@@ -158,10 +161,13 @@ def _write_file(
     return stats
 
 
-def _check_filled(stats: Mapping[str, Any], outputs: Mapping[str, str | os.PathLike[str]], unit: str) -> None:
-    """InputError naming the file of the first split that received no event (``stats['per_split']``)."""
+def _check_filled(
+    stats: Mapping[str, Any], outputs: Mapping[str, str | os.PathLike[str]], unit: str, split: Mapping[str, float]
+) -> None:
+    """InputError naming the file of the first split of a positive fraction that received no event
+    (``stats['per_split']``)."""
     for s in SPLITS:
-        if stats["per_split"][s] == 0:
+        if stats["per_split"][s] == 0 and split[s] > 0:
             raise InputError(
                 f"split '{s}' received no {unit}s", path=outputs[s],
                 fix="generate more events or raise that split's fraction",

@@ -5,6 +5,8 @@ kinds of events: a new kind is a module and a line here):
 - ``EVENTS``: the kind of events it reads (a source's ``EVENTS``, or a root_files dataset's ``events``);
 - ``OBSERVABLES``: the table of the per-event observables its files carry (name -> function, in file order;
   a new observable is a function and a line there), the names the cut baselines may use;
+- ``READOUT``: ``(image section, keys)``, the read-out settings a systematic variation may change (the noise
+  and threshold of detector images), or None;
 - ``SCHEMA``: the dataset keys of its kind of events (JSON-schema properties with defaults and descriptions:
   its image section and ``chunk_size``), composed into the config schema by :func:`detcnn.config.schema`;
 - ``rasterise_dataset(inputs, outputs, ds, *, dataset, seed, config_hash, progress, **source_options)``:

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 EVENTS = "frames"
 OBSERVABLES = FRAME_OBSERVABLES  # the observables its files carry (name -> function)
+READOUT = None  # no read-out setting a systematic variation may change (rasterisers/hits.py has some)
 CONTRACT = ("frame", "label", "density", "n_emitters", "em_x", "em_y", "em_photons")
 #: The dataset keys of a dataset of frames (JSON-schema properties): its images and localisation targets, and
 #: the frames read per chunk.

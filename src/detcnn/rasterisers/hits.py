@@ -39,6 +39,8 @@ HIT_FIELDS = ("x", "y", "z", "t", "e", "q", "label")
 HIT_BRANCHES = tuple(f"hit_{f}" for f in HIT_FIELDS)
 EVENTS = "hits"
 OBSERVABLES = HIT_OBSERVABLES  # the observables its files carry (name -> function)
+#: The read-out settings a systematic variation may change: (image section, keys) (detcnn.config.variations).
+READOUT = ("hit_images", ("noise_ke", "threshold_ke"))
 EMPTY_EVENTS = ("drop", "error")
 #: The dataset keys of a dataset of hits (JSON-schema properties): its views (the defaults of
 #: :class:`~detcnn.physics.hit_images.HitImageSpec`), what the rasteriser checks and drops, and the events read

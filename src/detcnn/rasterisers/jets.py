@@ -4,7 +4,8 @@ Reads the events file by file, chunk by chunk (memory bounded by the chunk size)
 branches or expressions for the contract names, its entry selection (:mod:`detcnn.io.expressions`), one
 jet per entry or several per event (:mod:`detcnn.rasterisers.jets_per_event`). Draws the jet images and
 observables of a whole chunk at once, on the rapidity of the constituents (massive, from ``part_m``; or on
-their pseudorapidity, ``images.axis``), assigns each jet to a split with a seeded random number (the same
+their pseudorapidity, ``images.axis``) and the jet's kinematics (``truth``: :data:`TRUTH`, the variables of
+the performance in bins), assigns each jet to a split with a seeded random number (the same
 config gives the same split), and appends to one HDF5 file per split, all renamed into place only when
 everything succeeded. A file that cannot be read fails the step, or is left out (``on_bad_file: skip``).
 """
@@ -28,7 +29,7 @@ from detcnn.io.expressions import BranchMap
 from detcnn.io.splits import ChunkImages, write_splits
 from detcnn.physics import compiled
 from detcnn.physics.jet_images import AXES, CHANNELS, ImageSpec, jet_images
-from detcnn.physics.kinematics import event_index, rapidity, summed_rapidity
+from detcnn.physics.kinematics import event_index, per_event_sum, rapidity, summed_rapidity
 from detcnn.physics.observables import DEFAULT_JET_RADIUS, jet_observables
 from detcnn.physics.observables import OBSERVABLES as JET_OBSERVABLES
 from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode
@@ -37,11 +38,16 @@ log = logging.getLogger(__name__)
 
 EVENTS = "jets"
 OBSERVABLES = JET_OBSERVABLES  # the observables its files carry (name -> function)
+READOUT = None  # no read-out setting a systematic variation may change (rasterisers/hits.py has some)
 IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
 NEEDED = ("jet_eta", "jet_phi", "label", "part_pt", "part_eta", "part_phi", "part_charge")
-#: Contract names read when mapped (or present in our own files): masses, jet pT (leading jets), the
-#: constituents' jet index and a jet selection (jets per event).
-OPTIONAL = ("part_m", "jet_pt", "part_jet")
+#: Contract names read when mapped or present in the file: masses, jet pT and mass (the jet truth; the order of
+#: jets per event), the constituents' jet index (mapped only) and a jet selection (jets per event).
+OPTIONAL = ("part_m", "jet_pt", "jet_m", "part_jet")
+#: Read where the file has them as plain branches, unless mapped (then they must be there).
+READ_IF_PRESENT = ("part_m", "jet_pt", "jet_m")
+#: The event truth of jet image files: the jet's pT [GeV] and rapidity, from :func:`jet_truth`.
+TRUTH = ("jet_pt", "jet_y")
 #: The dataset keys of a dataset of jets (JSON-schema properties): its images (the defaults of
 #: :class:`~detcnn.physics.jet_images.ImageSpec`) and the entries read per chunk.
 SCHEMA: dict[str, Any] = {
@@ -99,6 +105,47 @@ def chunk_arrays(chunk: Any, axis: str = "rapidity") -> dict[str, np.ndarray]:
 
 def _fields(chunk: Any) -> list[str]:
     return list(chunk.fields) if isinstance(chunk, ak.Array) else list(chunk)
+
+
+def jet_truth(chunk: Any, counts: np.ndarray, path: object = None) -> dict[str, np.ndarray]:
+    """The jets' :data:`TRUTH` ``{name: (n_jets,)}`` of one chunk (``counts``: constituents per jet) of the file
+    ``path``.
+
+    ``jet_pt`` [GeV]: the chunk's ``jet_pt`` where the file has it, else the pT of the summed constituents;
+    ``jet_y``: the rapidity y = asinh(pT sinh(eta) / sqrt(pT^2 + m^2)) of the jet from ``jet_pt``, the file's
+    ``jet_eta`` (pseudorapidity) and ``jet_m`` (the file's, else the mass of the summed constituents, massless
+    without ``part_m``). For the files a detcnn source writes (the jet is the sum of its constituents, E-scheme)
+    it is the rapidity of the summed constituents.
+    """
+    fields, n = _fields(chunk), len(counts)
+    jet = {k: _per_jet(chunk, k, n, path) for k in ("jet_pt", "jet_m") if k in fields}
+    if len(jet) < 2:
+        summed_pt, summed_m = _summed_constituents(chunk, counts)
+        jet.setdefault("jet_pt", summed_pt)
+        jet.setdefault("jet_m", summed_m)
+    jet_eta = _per_jet(chunk, "jet_eta", n, path)
+    return {"jet_pt": jet["jet_pt"], "jet_y": rapidity(jet["jet_pt"], jet_eta, jet["jet_m"])}
+
+
+def _summed_constituents(chunk: Any, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pT and mass [GeV] ``(n_jets,)`` of the sum of each jet's constituents (massless without ``part_m``)."""
+    owner, n = event_index(counts), len(counts)
+    pt, eta, phi = (ak.to_numpy(ak.flatten(chunk[k])).astype(np.float64) for k in ("part_pt", "part_eta", "part_phi"))
+    has_m = "part_m" in _fields(chunk)
+    mass = ak.to_numpy(ak.flatten(chunk["part_m"])).astype(np.float64) if has_m else np.zeros_like(pt)
+    y, mt = rapidity(pt, eta, mass), np.sqrt(pt * pt + mass * mass)
+    px, py = per_event_sum(pt * np.cos(phi), owner, n), per_event_sum(pt * np.sin(phi), owner, n)
+    e, pz = per_event_sum(mt * np.cosh(y), owner, n), per_event_sum(mt * np.sinh(y), owner, n)
+    return np.hypot(px, py), np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
+
+
+def _per_jet(chunk: Any, name: str, n: int, path: object) -> np.ndarray:
+    """The contract name ``name`` of a chunk as ``(n,)`` float64; an InputError when it is not one number per jet."""
+    values = chunk[name]
+    if (isinstance(values, ak.Array) and values.ndim != 1) or len(values) != n:
+        raise InputError(f"'{name}' is not one number per jet", path=path, branch=name,
+                         fix=f"map {name} to a branch or expression with one value per jet")  # fmt: skip
+    return np.asarray(ak.to_numpy(values) if isinstance(values, ak.Array) else values, dtype=np.float64)
 
 
 def rasterise_chunk(
@@ -206,17 +253,18 @@ def rasterise_dataset(
 def contract_map(
     branches: Mapping[str, str] | None, selection: str | None, jet_selection: str | None = None
 ) -> BranchMap:
-    """The contract names to read: the needed ones and ``part_m`` (read where the file has it, massless
-    where not) as themselves unless ``branches`` maps them, the optional ones it maps, a jet selection."""
+    """The contract names to read: the needed ones and :data:`READ_IF_PRESENT` (read where the file has them:
+    massless constituents and the jet's pT and mass from its constituents where not) as themselves unless
+    ``branches`` maps them, the optional ones it maps, a jet selection."""
     branches = dict(branches or {})
     unknown = sorted(set(branches) - set(NEEDED) - set(OPTIONAL))
     if unknown:
         raise ConfigError(f"no contract names {unknown} in a jets file; valid: {sorted({*NEEDED, *OPTIONAL})}",
                           key="branches")  # fmt: skip
-    names = {**{b: b for b in NEEDED}, "part_m": "part_m", **branches}
+    names = {**{b: b for b in NEEDED}, **{b: b for b in READ_IF_PRESENT}, **branches}
     if jet_selection:
         names["jet_selection"] = jet_selection
-    return BranchMap(names, selection, optional=() if "part_m" in branches else ("part_m",))
+    return BranchMap(names, selection, optional=tuple(b for b in READ_IF_PRESENT if b not in branches))
 
 
 def rasterise_jets(
@@ -263,7 +311,8 @@ def rasterise_jets(
             _check_chunk(path, arrays, names)
             images, obs, n_outside = rasterise_chunk(arrays, spec, jet_radius=jet_radius)
             counters.update(n_outside=n_outside, n_constituents=len(arrays["pt"]))
-            yield ChunkImages(images, arrays["label"], obs, counters=counters)
+            truth = jet_truth(values, arrays["counts"], path)
+            yield ChunkImages(images, arrays["label"], obs, truth=truth, counters=counters)
 
     t_start = time.perf_counter()
     stats = write_splits(

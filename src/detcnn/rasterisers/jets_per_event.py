@@ -1,13 +1,14 @@
 """Experiment files hold several jets per event: one image per jet, exploded from the event, vectorised.
 
-In a chunk of events the jet contract names (``jet_eta``, ``jet_phi``, optionally ``jet_pt`` and a jet-level
-``label``) are jagged per event, ``(n_events, n_jets)``. The constituents are either doubly jagged,
+In a chunk of events the jet contract names (``jet_eta``, ``jet_phi``, optionally ``jet_pt``, ``jet_m`` and a
+jet-level ``label``) are jagged per event, ``(n_events, n_jets)``. The constituents are either doubly jagged,
 ``(n_events, n_jets, n_constituents)`` (a JetClass- or Delphes-like layout), or jagged per event with an
 index branch ``part_jet`` giving the jet each belongs to (NanoAOD's ``*_jetIdx``; -1 for none). The jets
 kept are those passing ``jet_selection`` (a jagged boolean), the leading ``max_jets`` of them (by ``jet_pt``
-when it is mapped, else in the file's order) and those with at least one constituent; an event-level
-``label`` is given to each of its jets. Out comes a chunk with one jet per row, as the one-jet-per-entry
-layout has it. No Python loop over events or jets: numpy and awkward over the whole chunk.
+when it is read - mapped, or a branch of that name in the file - else in the file's order) and those with at
+least one constituent; an event-level ``label`` is given to each of its jets. Out comes a chunk with one jet
+per row, as the one-jet-per-entry layout has it. No Python loop over events or jets: numpy and awkward over
+the whole chunk.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from detcnn.errors import InputError
 
-JET_FIELDS = ("jet_eta", "jet_phi", "jet_pt", "label")
+JET_FIELDS = ("jet_eta", "jet_phi", "jet_pt", "jet_m", "label")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def explode(values: Mapping[str, Any], mode: JetsPerEvent, path: object) -> tupl
         raise InputError("jets.selection does not give one True/False per jet", path=path, branch="jet_selection",
                          fix="write a comparison of jet branches, e.g. 'Jet_pt > 30'")  # fmt: skip
     index = ak.local_index(jet_eta)  # each jet's position in its event, as the index branch counts
-    order = ak.argsort(values["jet_pt"], axis=1, ascending=False) if "jet_pt" in values else index
+    by_pt = "jet_pt" in values and _jagged(values["jet_pt"])
+    order = ak.argsort(values["jet_pt"], axis=1, ascending=False) if by_pt else index
     keep, order = keep[order], order
     ordered = order[keep]
     if mode.max_jets is not None:

@@ -35,3 +35,38 @@ def run(
     )  # fmt: skip
     write_json(stats, result)
     return result
+
+
+def run_variation(
+    *, inputs: Sequence[Path], test: Path, stats: Path, dataset: str, variation: str, ds: Mapping[str, Any],
+    seed: int, progress: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Rasterise the ROOT files ``inputs`` of the systematic variation ``variation`` of dataset ``dataset`` (its
+    config section ``ds``, the variation under ``ds['variations']``) with the dataset's nominal image settings
+    and the variation's read-out (:func:`detcnn.config.variations.variation_dataset`) into one test file
+    ``test`` (every event: the sample is never trained or validated on; attribute ``variation``) and ``stats``."""
+    import tempfile
+
+    import h5py
+
+    from detcnn.config.study_checks import readout_keys
+    from detcnn.config.variations import variation_dataset, variation_section
+    from detcnn.errors import ConfigError
+
+    ds = fill_dataset(ds, key=f"datasets.{dataset}")
+    try:
+        section = variation_section(ds, variation)
+    except ConfigError as exc:
+        raise exc.under(f"datasets.{dataset}") from None
+    varied = variation_dataset(ds, section, readout_keys(ds), f"datasets.{dataset}.variations.{variation}")
+    folder = os.path.dirname(os.path.abspath(test))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".variation-") as tmp:
+        parts = {s: os.path.join(tmp, f"{s}.h5") for s in ("train", "val", "test")}
+        result = run(inputs=inputs, **parts, stats=os.path.join(tmp, "stats.json"), dataset=dataset, ds=varied,
+                     seed=seed, progress=progress)  # fmt: skip
+        with h5py.File(parts["test"], "a") as f:
+            f.attrs["variation"] = variation
+        os.replace(parts["test"], test)
+    write_json(stats, {**result, "variation": variation})
+    return result

@@ -8,7 +8,9 @@ Every task module defines:
   kind: classifier, segmenter or localiser);
   ``PIXEL_TRUTH``: whether evaluation and report read the per-pixel truth of the image files;
 - ``HEADLINE``: ``(metric, higher_is_better)``, which heads and sorts the report table; ``VALIDATION``: the
-  metrics computed on the validation split every epoch (``val/<name>``); ``PER_CLASS``: prefixes of metrics
+  metrics computed on the validation split every epoch (``val/<name>``); ``STUDY_METRICS``: prefixes of the
+  metrics followed in bins of a per-event variable (:mod:`detcnn.evaluation.binned`) and under systematic
+  variations, the headline's among them; ``PER_CLASS``: prefixes of metrics
   that go into a second, per-class report table, titled ``PER_CLASS_TITLE``; ``FIGURES``: the report's
   figure names (``<name>.png``); ``PADDED``: the prediction arrays padded with NaN (a frame's localisations),
   where a NaN is no error; ``ARGS_SCHEMA``: its ``task_args`` (JSON-schema properties with defaults and

@@ -40,6 +40,8 @@ NETWORK = NetworkKind.CLASSIFIER
 PIXEL_TRUTH = False
 HEADLINE = ("auc", True)
 VALIDATION = ("auc", "accuracy")
+#: Prefixes of the metrics followed in bins of a per-event variable and under systematic variations.
+STUDY_METRICS: tuple[str, ...] = ("auc", "rej_at_", "eff_at_purity_")
 PER_CLASS = ("auc_", "efficiency_", "purity_")
 PER_CLASS_TITLE = "Per class (arg max of the network; AUC of the class against the rest)"
 FIGURES = ("roc", "auc_vs_parameters", "mean_images", "observables", "examples", "confusion")

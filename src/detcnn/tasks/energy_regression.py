@@ -28,6 +28,8 @@ NETWORK = NetworkKind.CLASSIFIER
 PIXEL_TRUTH = False
 HEADLINE = ("resolution", False)
 VALIDATION = ("resolution", "core_width", "bias")
+#: Prefixes of the metrics followed in bins of a per-event variable and under systematic variations.
+STUDY_METRICS: tuple[str, ...] = ("resolution",)
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")

@@ -37,6 +37,8 @@ NETWORK = NetworkKind.LOCALISER
 PIXEL_TRUTH = True
 HEADLINE = ("efficiency", True)
 VALIDATION = ("jaccard", "rmse_nm", "efficiency")
+#: Prefixes of the metrics followed in bins of a per-event variable and under systematic variations.
+STUDY_METRICS: tuple[str, ...] = ("efficiency", "jaccard")
 PER_CLASS = ("recall_", "precision_", "jaccard_", "rmse_nm_", "efficiency_")
 PER_CLASS_TITLE = "Per sample (frames of one emitter density, or the filaments)"
 FIGURES = ("versus_density", "examples", "super_resolution")

@@ -29,6 +29,8 @@ NETWORK = NetworkKind.SEGMENTER
 PIXEL_TRUTH = True
 HEADLINE = ("event_resolution", False)
 VALIDATION = ("pixel_rmse", "event_resolution", "event_core_width", "event_bias")
+#: Prefixes of the metrics followed in bins of a per-event variable and under systematic variations.
+STUDY_METRICS: tuple[str, ...] = ("event_resolution",)
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("residuals", "resolution_vs_energy", "examples")

@@ -32,6 +32,8 @@ NETWORK = NetworkKind.SEGMENTER
 PIXEL_TRUTH = True
 HEADLINE = ("accuracy", True)
 VALIDATION = ("accuracy", "mean_iou")
+#: Prefixes of the metrics followed in bins of a per-event variable and under systematic variations.
+STUDY_METRICS: tuple[str, ...] = ("accuracy",)
 PER_CLASS: tuple[str, ...] = ()
 PER_CLASS_TITLE = ""
 FIGURES = ("confusion", "examples")

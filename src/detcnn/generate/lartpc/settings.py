@@ -28,8 +28,11 @@ class SimSettings:
     fiducial_margin: vertices lie at least this far [cm] from every face.
     track_step: step length [cm] of tracks (one hit per step).
     shower_granularity: energy [MeV] of one shower deposit (hits per shower = energy / granularity).
-    efield [kV/cm], drift_velocity [cm/us], lifetime [ms]: drift field (Box model), drift speed, electron lifetime.
+    efield [kV/cm], drift_velocity [cm/us], lifetime [ms]: drift field (recombination), drift speed, electron
+        lifetime.
     diffusion: smear hit positions by longitudinal and transverse diffusion.
+    recombination: the charge-yield model, :class:`~detcnn.physics.argon.Recombination` (a string of it is taken).
+    charge_scale: gain / calibration scale multiplying the collected charge (``hit_q``).
     """
 
     energy_mean: float = 2.0
@@ -44,13 +47,20 @@ class SimSettings:
     drift_velocity: float = argon.DRIFT_VELOCITY
     lifetime: float = argon.ELECTRON_LIFETIME / 1000.0
     diffusion: bool = True
+    recombination: argon.Recombination = argon.Recombination.MODIFIED_BOX
+    charge_scale: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "volume", tuple(float(v) for v in self.volume))
+        try:
+            object.__setattr__(self, "recombination", argon.Recombination(self.recombination))
+        except ValueError:
+            raise ConfigError(f"unknown recombination model '{self.recombination}'; valid: "
+                              f"{[m.value for m in argon.Recombination]}") from None  # fmt: skip
         if len(self.volume) != 3 or min(self.volume) <= 0:
             raise ConfigError(f"volume must be three positive lengths (L_x, L_y, L_z) in cm, got {self.volume}")
         positive = ("energy_mean", "energy_shape", "track_step", "shower_granularity", "efield", "drift_velocity")
-        for name in (*positive, "lifetime"):
+        for name in (*positive, "lifetime", "charge_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0 < self.energy_min < self.energy_max:
