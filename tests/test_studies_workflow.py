@@ -80,5 +80,5 @@ def test_no_variation_or_subset_feeds_a_validation(workdir: Path) -> None:
         assert "variations" not in train and re.fullmatch(r"results/images/\w+/val\.h5", val), command
         assert re.fullmatch(r"results/(images/\w+/train|learning/\w+/n\d+/train)\.h5", train), command
     evaluations = [c for c in commands if c.startswith("detcnn evaluate ") and "/variations/" in c]
-    assert len(evaluations) == 2 * 12  # the twin and the variation, every model of nu
+    assert len(evaluations) == 2 * 10  # the twin and the variation, every model of nu
     assert all(re.search(r"--test results/variations/nu/(nominal|gain_noise)/test\.h5", c) for c in evaluations)

@@ -189,9 +189,11 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     finally:
         config_path.write_text(original)
     assert result.returncode == 0, result.stderr
-    # cnn trains on its two datasets (qg, own), is exported again; nothing upstream (generate, rasterise,
-    # baselines), no other model
-    planned = {"train": 2, "evaluate": 2, "export": 2, "report_classification": 2}
+    # cnn trains on its two datasets (qg, own), is exported again, and retrained on the learning curve's subset of
+    # qg; the binned and learning-curve reports of qg follow; nothing upstream (generate, rasterise, baselines),
+    # no other model
+    planned = {"train": 2, "evaluate": 2, "export": 2, "report_classification": 2, "train_subset": 1,
+               "evaluate_subset": 1, "binned_classification": 1, "learning_curve_classification": 1}  # fmt: skip
     assert _planned_jobs(result.stdout) == planned, result.stdout[-3000:]
     assert "model=cnn" in result.stdout and "model=resnet" not in result.stdout
 

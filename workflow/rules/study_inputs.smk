@@ -72,7 +72,7 @@ def variations_flags(dataset, task):
     variations stage's inputs)."""
     flags = []
     for v in variation_samples(dataset):
-        metrics = ",".join(variation_evaluations(dataset, v, task, "metrics"))
+        metrics = ",".join(sorted(variation_evaluations(dataset, v, task, "metrics")))  # not the config's order
         flags.append(
             f"--variation {v}=results/variations/{dataset}/{v}/test.h5:"
             f"results/variations/{dataset}/{v}/report/{task}/summary.json:{metrics}"
