@@ -128,3 +128,39 @@ def test_the_variation_sample_is_rasterised_into_the_test_file_only(tmp_path: Pa
     with ImageFile(twin) as f, ImageFile(test) as g:
         assert f.attrs["readout"]["noise_ke"] == ds["hit_images"].get("noise_ke", 5.0)  # the nominal read-out
         assert f.n_events >= g.n_events  # the same events (the noisier read-out drops none more)
+
+
+def test_the_study_commands_parse_their_inputs() -> None:
+    from detcnn.cli import build_parser
+
+    p = build_parser()
+    a = p.parse_args(
+        [
+            "learning-curve",
+            "--dataset",
+            "qg",
+            "--task",
+            "classification",
+            "--point",
+            "cnn:60:a.json",
+            "--point",
+            "cnn:all:b.json",
+            "--train",
+            "t.h5",
+            "--table",
+            "x",
+            "--summary",
+            "y",
+            "--figure",
+            "z",
+        ]
+    )
+    assert a.point == [("cnn", 60, Path("a.json")), ("cnn", None, Path("b.json"))]
+    a = p.parse_args(["variations", "--dataset", "nu", "--task", "classification", "--metrics", "m.json",
+                      "--variation", "nominal=t.h5:s.json:a.json,b.json", "--variations-config", "{}",
+                      "--table", "x", "--summary", "y", "--figure", "z"])  # fmt: skip
+    assert a.variation == [("nominal", {"test": Path("t.h5"), "summary": Path("s.json"),
+                                        "metrics": [Path("a.json"), Path("b.json")]})]  # fmt: skip
+    for bad in (["learning-curve", "--point", "cnn:x:a.json"], ["variations", "--variation", "v=t.h5:s.json"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
