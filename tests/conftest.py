@@ -51,6 +51,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wd
 
 
+def without_studies(ds: dict) -> dict:
+    """A dataset section of the tiny config without its variations and learning curve (a test of another part
+    of the workflow that runs only some of its models)."""
+    return {k: v for k, v in ds.items() if k not in ("variations", "variation_sample", "learning_curve")}
+
+
 def seed_events(folder: Path, workdir: Path, dataset: str = "qg") -> None:
     """Copy the generated events of ``dataset`` from the tiny workflow's run into ``folder`` (times kept):
     a test of a later stage starts there instead of running Pythia again."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, seed_events, snakemake, workflow_folder
+from tests.conftest import ROOT, seed_events, snakemake, without_studies, workflow_folder
 
 pytestmark = pytest.mark.workflow
 EPOCHS = 8
@@ -39,7 +39,7 @@ def test_a_killed_training_resumes_in_the_same_run(workdir: Path, tmp_path: Path
     from mlflow.tracking import MlflowClient
 
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
-    cfg["datasets"] = {"qg": cfg["datasets"]["qg"]}
+    cfg["datasets"] = {"qg": without_studies(cfg["datasets"]["qg"])}
     cfg["models"] = {"slow": {"arch": "komiske_cnn", "args": {"filters": [64, 64, 64], "dense": 64},
                               "train": {"epochs": EPOCHS, "batch_size": 16, "patience": EPOCHS}}}  # fmt: skip
     cfg["baselines"] = {"cut_n_constituents": cfg["baselines"]["cut_n_constituents"]}
