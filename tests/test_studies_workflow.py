@@ -11,6 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import yaml
 
 from tests.conftest import assert_figure, snakemake
 
@@ -82,3 +83,22 @@ def test_no_variation_or_subset_feeds_a_validation(workdir: Path) -> None:
     evaluations = [c for c in commands if c.startswith("detcnn evaluate ") and "/variations/" in c]
     assert len(evaluations) == 2 * 10  # the twin and the variation, every model of nu
     assert all(re.search(r"--test results/variations/nu/(nominal|gain_noise)/test\.h5", c) for c in evaluations)
+
+
+def test_a_new_study_reruns_nothing_nominal(workdir: Path) -> None:
+    """A variation or a learning-curve size added to the config plans its own jobs only: the nominal image files
+    do not depend on the studies (their rasterise step and config hash see the dataset without them)."""
+    config_path = workdir / "config" / "config.yaml"
+    original = config_path.read_text()
+    cfg = yaml.safe_load(original)
+    cfg["datasets"]["qg"]["learning_curve"]["sizes"] = [60, 120]
+    cfg["datasets"]["nu"]["variations"]["noisier"] = {"readout": {"noise_ke": 10.0}}
+    config_path.write_text(yaml.safe_dump(cfg))
+    try:
+        result = snakemake(workdir, "-n")
+    finally:
+        config_path.write_text(original)
+    assert result.returncode == 0, result.stderr
+    planned = set(re.findall(r"^(\w+)\s+\d+$", result.stdout.split("Job stats:")[-1], re.M)) - {"total", "all"}
+    assert planned and not planned & {"generate", "rasterise", "train", "fit_baseline", "evaluate", "export"}, planned
+    assert {"subset", "train_subset", "rasterise_variation", "evaluate_variation"} <= planned, planned

@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 
 from detcnn.catalogue import TASKS, task_figures
 from detcnn.config import load
+from detcnn.config.variations import without_studies
 from detcnn.errors import ConfigError
 from detcnn.kinds import ModelKind
 from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads

@@ -10,7 +10,7 @@ rule rasterise:
         test="results/images/{dataset}/test.h5",
         stats="results/images/{dataset}/stats.json",
     params:
-        dataset=lambda w: as_json(dataset_cfg(w)),
+        dataset=lambda w: as_json(without_studies(dataset_cfg(w))),  # the studies change no nominal file
         seed=SEED,
     log:
         "logs/rasterise/{dataset}.log",

@@ -36,7 +36,7 @@ rule rasterise_variation:
         test="results/variations/{dataset}/{variation}/test.h5",
         stats="results/variations/{dataset}/{variation}/stats.json",
     params:
-        dataset=lambda w: as_json({**dataset_cfg(w), "variations": variation_only(w)}),
+        dataset=lambda w: as_json({**without_studies(dataset_cfg(w)), "variations": variation_only(w)}),
         seed=SEED,
     log:
         "logs/rasterise_variation/{dataset}/{variation}.log",
@@ -277,7 +277,7 @@ rule evaluate_subset:
         metrics="results/learning/{dataset}/n{size}/eval/{model}/metrics.json",
         plot="results/learning/{dataset}/n{size}/eval/{model}/plot.png",
     params:
-        name=lambda w: w.model,  # the model (its MLflow run is a child of the subset's training, {model}_n{size})
+        name=lambda w: f"{w.model}_n{w.size}",  # as its training run (eval/<model>_n<size>, its child)
         study="",
         kind=model_kind,
         history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",

@@ -28,6 +28,14 @@ from detcnn.errors import ConfigError
 TEST_ONLY = {"train": 0.0, "val": 0.0, "test": 1.0}
 #: The name of the nominal twin (reserved: no variation may take it).
 TWIN = "nominal"
+#: A dataset's keys of the studies: they change no nominal file (the rasterise step and the image files' config
+#: hash see the dataset without them, so adding a variation or a learning curve reruns nothing nominal).
+STUDY_KEYS = ("variations", "variation_sample", "bins", "learning_curve")
+
+
+def without_studies(ds: Mapping[str, Any]) -> dict[str, Any]:
+    """The dataset section ``ds`` without its :data:`STUDY_KEYS`."""
+    return {k: v for k, v in ds.items() if k not in STUDY_KEYS}
 
 
 def variation_section(ds: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -28,10 +28,12 @@ Point = tuple[str, int | None, Paths]  # (model, training events of the subset o
 
 
 def _read_point(model: str, size: int | None, metrics: Paths, task: str, full: int, train: Paths) -> dict[str, Any]:
-    """One point's ``metrics.json``, checked: of ``task`` and of ``model``, from a subset no larger than the
-    split (``full`` events, file ``train``)."""
+    """One point's ``metrics.json``, checked: of ``task`` and of ``model`` (``<model>_n<size>`` for a subset's: the
+    name of its training and evaluation runs), from a subset no larger than the split (``full`` events, file
+    ``train``)."""
     info = read_json(metrics, "evaluation metrics")
-    if info.get("task") != task or info.get("model") != model:
+    names = {model} if size is None else {model, f"{model}_n{size}"}
+    if info.get("task") != task or info.get("model") not in names:
         raise InputError(f"the evaluation is of model '{info.get('model')}' for task '{info.get('task')}', not "
                          f"'{model}' for '{task}'", path=metrics,
                          fix="give each point its own model's metrics.json")  # fmt: skip

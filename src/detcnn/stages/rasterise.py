@@ -11,6 +11,7 @@ from typing import Any
 
 from detcnn.catalogue import event_kind
 from detcnn.config import config_hash, fill_dataset
+from detcnn.config.variations import without_studies
 from detcnn.generate import get_source
 from detcnn.io.atomic import write_json
 from detcnn.rasterisers import RASTERISERS
@@ -28,10 +29,11 @@ def run(
     filled ``ds``."""
     ds = fill_dataset(ds, key=f"datasets.{dataset}")
     source = get_source(ds["source"], key=f"datasets.{dataset}.source")
+    hashed = ds if ds["variations"] else without_studies(ds)  # a variation's file: its variation hashed too
     rasteriser = RASTERISERS[event_kind(ds)]
     result = rasteriser.rasterise_dataset(
         inputs, {"train": train, "val": val, "test": test}, ds, dataset=dataset, seed=seed,
-        config_hash=config_hash(ds), progress=progress, **source.rasterise_options(ds),
+        config_hash=config_hash(hashed), progress=progress, **source.rasterise_options(ds),
     )  # fmt: skip
     write_json(stats, result)
     return result
