@@ -49,6 +49,19 @@ def dataset_cfg(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
+#: The params every evaluate rule shares (the nominal, a variation's and a learning-curve subset's); each adds
+#: its ``name`` and ``study`` flags.
+EVALUATE_PARAMS = dict(
+    kind=lambda w: model_kind(w),
+    history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
+    seed=SEED,
+    n_bootstrap=config["evaluate"]["n_bootstrap"],
+    efficiencies=EFFICIENCIES,
+    purities=PURITIES,
+    tracking_uri=TRACKING_URI,
+)
+
+
 def bins_flag(dataset):
     """The evaluate command's ``--bins`` flag: the dataset's bins as JSON (none: no flag)."""
     bins = config["datasets"][dataset]["bins"]

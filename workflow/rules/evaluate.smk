@@ -53,13 +53,7 @@ rule evaluate:
     params:
         name=lambda w: w.model,
         study=lambda w: bins_flag(w.dataset),
-        kind=model_kind,
-        history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
-        seed=SEED,
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
-        efficiencies=EFFICIENCIES,
-        purities=PURITIES,
-        tracking_uri=TRACKING_URI,
+        **EVALUATE_PARAMS,
     log:
         "logs/evaluate/{dataset}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")

@@ -65,13 +65,7 @@ rule evaluate_variation:
     params:
         name=lambda w: w.model,
         study=lambda w, input: f"--variation {w.variation}" + (f" --nominal-test {input.twin}" if input.twin else ""),
-        kind=model_kind,
-        history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
-        seed=SEED,
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
-        efficiencies=EFFICIENCIES,
-        purities=PURITIES,
-        tracking_uri=TRACKING_URI,
+        **EVALUATE_PARAMS,
     log:
         "logs/evaluate_variation/{dataset}/{variation}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")
@@ -279,13 +273,7 @@ rule evaluate_subset:
     params:
         name=lambda w: f"{w.model}_n{w.size}",  # as its training run (eval/<model>_n<size>, its child)
         study="",
-        kind=model_kind,
-        history=lambda w, input: f"--history {input.history} --train-run {input.run}" if input.get("history") else "",
-        seed=SEED,
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
-        efficiencies=EFFICIENCIES,
-        purities=PURITIES,
-        tracking_uri=TRACKING_URI,
+        **EVALUATE_PARAMS,
     log:
         "logs/evaluate_subset/{dataset}/n{size}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")
