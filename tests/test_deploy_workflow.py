@@ -24,7 +24,10 @@ def _runs(workdir: Path, dataset: str) -> dict[str, object]:
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'results/mlflow/mlflow.db'}")
     exp = client.get_experiment_by_name(f"detcnn/{dataset}")
     assert exp.tags.get("mlflow.experimentKind") == "custom_model_development", "the UI opens the runs table"
-    return {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
+    runs = client.search_runs([exp.experiment_id])
+    names = [r.info.run_name for r in runs]
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)  # one run, one name
+    return {r.info.run_name: r for r in runs}
 
 
 def _networks(workdir: Path, dataset: str) -> list[str]:

@@ -5,7 +5,7 @@
 # The commands, also those of the studies' rules (studies.smk): a learning curve's subsets, a variation's samples.
 FIT_SHELL = (
     "detcnn fit-baseline --train {input.train} --val {input.val} --model {output.model} --dataset {wildcards.dataset}"
-    " --name {wildcards.model} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
+    " --name {params.name} --baseline-config {params.baseline:q} --efficiencies {params.efficiencies}"
     " --tracking-uri {params.tracking_uri:q} > {log} 2>&1"
 )
 EVALUATE_SHELL = (
@@ -26,6 +26,7 @@ rule fit_baseline:
     output:
         model="results/models/{dataset}/{model}/baseline.json",
     params:
+        name=lambda w: w.model,
         baseline=lambda w: as_json(config["baselines"][w.model]),
         efficiencies=EFFICIENCIES,
         tracking_uri=TRACKING_URI,

@@ -246,6 +246,7 @@ rule fit_baseline_subset:
     output:
         model="results/learning/{dataset}/n{size}/models/{model}/baseline.json",
     params:
+        name=lambda w: f"{w.model}_n{w.size}",  # its run train/<model>_n<size>, as a network's subset training
         baseline=lambda w: as_json(config["baselines"][w.model]),
         efficiencies=EFFICIENCIES,
         tracking_uri=TRACKING_URI,
