@@ -158,7 +158,7 @@ REFUSED: dict[str, tuple[Callable[[dict], None], str]] = {
     "a key at the top": (lambda c: c.update(sead=1), "'sead': unknown key; valid: baselines, datasets, evaluate"),
     "a dataset key": (lambda c: c["datasets"]["qg"].update(imagez={}),
                       "'datasets.qg.imagez': unknown key; valid: bins, chunk_size, generate, images, learning_curve, "
-                      "source, split, tasks, variation_sample, variations"),
+                      "predict, source, split, tasks, variation_sample, variations"),
     "a generate key": (lambda c: c["datasets"]["qg"]["generate"].update(n_jet_per_shard=5),
                        "'datasets.qg.generate.n_jet_per_shard': unknown key; valid: batch_size, ecm, jet,"),
     "an images key": (lambda c: c["datasets"]["qg"]["images"].update(npix=16),

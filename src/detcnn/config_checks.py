@@ -18,6 +18,7 @@ from typing import Any
 from detcnn.baselines import get_baseline
 from detcnn.catalogue import class_names, event_kind, observable_names, runs_on
 from detcnn.config.fill import fill_entry
+from detcnn.config.predict import check_predict
 from detcnn.config.study_checks import check_studies
 from detcnn.errors import ConfigError
 from detcnn.generate import get_source
@@ -139,3 +140,4 @@ def check_config(config: Mapping[str, Any], *, networks: bool = True) -> None:
         for dataset in _datasets_of(entry, f"baselines.{name}", datasets):
             check_observables(f"baselines.{name}", entry, dataset, event_kind(datasets[dataset]))
     check_studies(datasets, {**models, **baselines})
+    check_predict(datasets, {**models, **baselines})

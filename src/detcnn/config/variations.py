@@ -28,9 +28,10 @@ from detcnn.errors import ConfigError
 TEST_ONLY = {"train": 0.0, "val": 0.0, "test": 1.0}
 #: The name of the nominal twin (reserved: no variation may take it).
 TWIN = "nominal"
-#: A dataset's keys of the studies: they change no nominal file (the rasterise step and the image files' config
-#: hash see the dataset without them, so adding a variation or a learning curve reruns nothing nominal).
-STUDY_KEYS = ("variations", "variation_sample", "bins", "learning_curve")
+#: A dataset's keys of the studies (and of the scoring of its files, ``predict``): they change no nominal file
+#: (the rasterise step and the image files' config hash see the dataset without them, so adding a variation, a
+#: learning curve or a prediction reruns nothing nominal).
+STUDY_KEYS = ("variations", "variation_sample", "bins", "learning_curve", "predict")
 
 
 def without_studies(ds: Mapping[str, Any]) -> dict[str, Any]:
