@@ -132,9 +132,8 @@ def main() -> None:
         n_views = len(spec.views)
 
         def draw_all() -> None:
-            rng = np.random.default_rng([a.seed, 1])  # the stage's noise stream
-            for hits, counts in flat:
-                images = hit_images(hits, counts, spec, rng)
+            for i, (hits, counts) in enumerate(flat):  # the noise: of the seed, event id and pixel
+                images = hit_images(hits, counts, spec, np.arange(len(counts), dtype=np.uint64) + (i << 32), a.seed)
                 charge = images.X[:, :: len(spec.channels)]
                 visible = charge.reshape(len(charge), -1).max(axis=1) > 0
                 hit_observables(charge[visible], spec.pitch_cm)

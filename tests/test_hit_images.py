@@ -29,7 +29,7 @@ def test_hits_land_in_the_pixels_worked_out_by_hand() -> None:
         x=[10.0, 10.0, 13.0, 50.0], y=[0.0, 0.0, 2.5, -5.0], z=[100.0, 101.0, 104.5, 7.0],
         t=[1.0, 3.0, 5.0, 0.0], e=[0.002, 0.001, 0.004, 0.010], q=[30.0, 10.0, 40.0, 100.0], label=[1, 2, 2, 1],
     )  # fmt: skip
-    img = hit_images(hits, np.array([3, 1]), QUIET, np.random.default_rng(0))
+    img = hit_images(hits, np.array([3, 1]), QUIET, np.arange(2, dtype=np.uint64), 0)
     assert img.X.shape == (2, 2, 8, 8) and img.y_pix.shape == img.e_pix.shape == (2, 2, 8, 8)
     # event 0, view xz: columns start one pixel (2 cm) before the first z (100) -> z0 = 98;
     # rows centred on the charge-weighted mean x = (30*10 + 10*10 + 40*13) / 80 = 11.5 -> x0 = 11.5 - 8 = 3.5
@@ -53,7 +53,7 @@ def test_time_channel_and_view_order() -> None:
     assert spec.channel_names == ["xz_charge", "xz_time", "yz_charge", "yz_time", "u_charge", "u_time"]
     hits = flat(x=[10.0, 10.0], y=[0.0, 0.0], z=[100.0, 100.5], t=[2.0, 8.0], e=[0.001, 0.001], q=[10.0, 30.0],
                 label=[1, 1])  # fmt: skip
-    img = hit_images(hits, np.array([2]), spec, np.random.default_rng(0))
+    img = hit_images(hits, np.array([2]), spec, np.arange(1, dtype=np.uint64), 0)
     assert img.X.shape == (1, 6, 8, 8)
     assert img.X[0, 1].max() == pytest.approx((10 * 2 + 30 * 8) / 40)  # charge-weighted mean time [ns]
 
@@ -62,9 +62,11 @@ def test_noise_and_threshold_are_seeded() -> None:
     spec = HitImageSpec(n_pix=16, pitch_cm=2.0, noise_ke=5.0, threshold_ke=15.0)
     hits = flat(x=[10.0] * 3, y=[0.0] * 3, z=[100.0, 110.0, 120.0], t=[0.0] * 3, e=[0.003] * 3,
                 q=[100.0, 12.0, 100.0], label=[1] * 3)  # fmt: skip
-    a = hit_images(hits, np.array([3]), spec, np.random.default_rng(7))
-    b = hit_images(hits, np.array([3]), spec, np.random.default_rng(7))
+    a = hit_images(hits, np.array([3]), spec, np.array([5], dtype=np.uint64), 7)
+    b = hit_images(hits, np.array([3]), spec, np.array([5], dtype=np.uint64), 7)
     np.testing.assert_array_equal(a.X, b.X)
+    other = hit_images(hits, np.array([3]), spec, np.array([6], dtype=np.uint64), 7)  # another event: other noise
+    assert not np.array_equal(a.X, other.X)
     assert np.all((a.X == 0) | (a.X >= 15.0)), "zero suppression leaves nothing below threshold"
     # the 12 ke- hit is below threshold unless noise lifts it; truth keeps it whatever the readout does
     assert np.count_nonzero(a.e_pix[0, 0]) == 3

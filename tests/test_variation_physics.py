@@ -327,7 +327,7 @@ def _nu_pixels(spec: HitImageSpec) -> np.ndarray:
     counts = np.concatenate([ak.to_numpy(ak.num(e["hit_q"])) for e in events])
     hits = {f: np.concatenate([ak.to_numpy(ak.flatten(e[f"hit_{f}"])) for e in events])
             for f in ("x", "y", "z", "t", "e", "q", "label")}  # fmt: skip
-    images = hit_images(hits, counts, spec, np.random.default_rng(3))
+    images = hit_images(hits, counts, spec, np.arange(len(counts), dtype=np.uint64), 3)
     return hit_observables(images.X[:, :: len(spec.channels)], spec.pitch_cm)["n_pixels"]
 
 

@@ -12,10 +12,11 @@ first hit, so one stray deposit upstream (a Compton electron of a backward photo
 
 Readout: the collected charge (``hit_q``, thousands of electrons, already after recombination, attenuation
 and diffusion) is summed per pixel, Gaussian electronic noise is added to every pixel of the window and
-pixels below the threshold are zeroed (zero suppression). Truth per pixel: the deposited energy ``e_pix``
-(MeV, before any detector effect) and the label (0 empty, 1 track, 2 shower) of the particle type that
-deposited most energy in the pixel. Everything is vectorised over all hits of a chunk: one ``bincount``
-per view and quantity.
+pixels below the threshold are zeroed (zero suppression); the noise of a pixel is a function of the seed,
+the event's id and the pixel (:mod:`detcnn.physics.readout_noise`), reproducible by any program. Truth per
+pixel: the deposited energy ``e_pix`` (MeV, before any detector effect) and the label (0 empty, 1 track,
+2 shower) of the particle type that deposited most energy in the pixel. Everything is vectorised over all
+hits of a chunk: one ``bincount`` per view and quantity.
 
 Conventions: images ``(n_events, n_views * n_channels, n_pix, n_pix)`` view-major ([view0 channels, view1
 channels, ...]); ``y_pix`` and ``e_pix`` ``(n_events, n_views, n_pix, n_pix)``; row 0 is the lowest row
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detcnn.physics.kinematics import event_index
+from detcnn.physics.readout_noise import readout
 
 _S60, _C60 = np.sin(np.pi / 3), np.cos(np.pi / 3)
 
@@ -116,12 +118,14 @@ def weighted_quantile(
 
 
 def hit_images(
-    hits: Mapping[str, np.ndarray], counts: np.ndarray, spec: HitImageSpec, rng: np.random.Generator
+    hits: Mapping[str, np.ndarray], counts: np.ndarray, spec: HitImageSpec, event_ids: np.ndarray, seed: int
 ) -> HitImages:
     """Rasterise flat hits ``{x, y, z [cm], t [ns], e [GeV], q [ke-], label}`` (``(n_hits,)`` each, events
     contiguous with ``counts (n_events,)`` hits each, no empty event) into :class:`HitImages`.
 
-    ``rng`` draws the electronic noise; the same generator state gives the same images.
+    The electronic noise of every pixel is a function of ``seed``, the event's id (``event_ids (n_events,)``
+    uint64, :func:`detcnn.physics.readout_noise.event_ids`) and the pixel
+    (:mod:`detcnn.physics.readout_noise`): the same event gives the same image in any chunk.
     """
     counts = np.asarray(counts, dtype=np.int64)
     n, n_views, side = len(counts), len(spec.views), spec.n_pix
@@ -141,7 +145,9 @@ def hit_images(
     starts: dict[tuple[float, ...], np.ndarray] = {}  # views with the same column axis (xz, yz) share it
     for v, name in enumerate(spec.views):  # two or three views: a loop over views, not over events
         row_dir, col_dir = VIEWS[name]
-        rows, cols = pos @ np.asarray(row_dir), pos @ np.asarray(col_dir)
+        # x d0 + y d1 + z d2 element-wise, not pos @ d: BLAS fuses multiply-adds on some CPUs (last-bit
+        # differences, hits changing pixel); this order is also the C++ one (cpp/include/detcnn/hit_image.hpp)
+        rows, cols = (pos[:, 0] * d[0] + pos[:, 1] * d[1] + pos[:, 2] * d[2] for d in (row_dir, col_dir))
         if col_dir not in starts:
             starts[col_dir] = weighted_quantile(cols, q, owner, n, spec.start_quantile)
         col0 = starts[col_dir] - spec.margin_pix * spec.pitch_cm
@@ -161,9 +167,7 @@ def hit_images(
         if time is not None:
             qt = np.bincount(flat, weights=(q * np.asarray(hits["t"], dtype=np.float64))[inside], minlength=size)
             time[:, v] = qt.reshape(n, side, side) / np.where(charge[:, v] > 0, charge[:, v], 1.0)
-    if spec.noise_ke > 0:
-        charge += np.float32(spec.noise_ke) * rng.standard_normal(charge.shape, dtype=np.float32)
-    charge[charge < spec.threshold_ke] = 0.0
+    readout(charge, event_ids, seed, spec.noise_ke, spec.threshold_ke)  # noise, then zero suppression
     y_pix = np.where(energy > 0, np.where(track >= energy - track, 1, 2), 0).astype(np.int8)
     per_view = [charge] if time is None else [charge, np.where(charge > 0, time, 0.0)]
     X = np.stack(per_view, axis=2).reshape(n, n_views * len(per_view), side, side).astype(np.float32)
