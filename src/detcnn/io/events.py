@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from detcnn.errors import InputError
 from detcnn.io.atomic import atomic_path
 from detcnn.io.expressions import BranchMap
+from detcnn.io.expressions import _resolve as resolve
 
 TREE_NAME = "events"
 JET_BRANCHES = ("jet_pt", "jet_eta", "jet_phi", "jet_m", "label")
@@ -112,20 +114,46 @@ def open_tree(path: str | os.PathLike[str], tree: str = TREE_NAME) -> Any:
         raise BadFile(f"the TTree '{tree}' cannot be read ({_reason(exc)})", path) from None
 
 
+@dataclass
+class EntryChunk:
+    """One chunk of a file as :func:`read_entries` reads it: ``values`` the contract names evaluated on the
+    entries the selection keeps, ``n_read`` the entries read, ``start`` the entry number of the first of them,
+    ``entries`` ``(n_kept,)`` int64 the entry numbers in the file of the kept ones, and ``counts``
+    ``(n_read,)`` int64 the length of the jagged contract name ``count`` for every entry read, kept or not
+    (None without ``count``)."""
+
+    values: dict[str, Any]
+    n_read: int
+    start: int
+    entries: np.ndarray
+    counts: np.ndarray | None = None
+
+
 def read_chunks(
     path: str | os.PathLike[str], branches: BranchMap, *, tree: str = TREE_NAME, step_size: int = 20_000
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """``(values, n_read)`` per chunk of at most ``step_size`` entries of one file: ``values`` the contract
     names of ``branches`` evaluated on the entries its selection keeps (all without one), ``n_read`` the
-    entries read. Memory bounded by the chunk. Floats are checked for NaN and inf (naming the expression).
-    Reading errors (a truncated file, a damaged basket) raise :class:`BadFile`; so does a tree without
-    entries."""
+    entries read (:func:`read_entries` gives their entry numbers too)."""
+    for chunk in read_entries(path, branches, tree=tree, step_size=step_size):
+        yield chunk.values, chunk.n_read
+
+
+def read_entries(
+    path: str | os.PathLike[str], branches: BranchMap, *, tree: str = TREE_NAME, step_size: int = 20_000,
+    count: str | None = None,
+) -> Iterator[EntryChunk]:  # fmt: skip
+    """An :class:`EntryChunk` per chunk of at most ``step_size`` entries of one file, in entry order; with
+    ``count`` (a contract name of jagged values, e.g. ``jet_eta`` of jets per event) also its length for every
+    entry, evaluated before the selection. Memory bounded by the chunk. Floats are checked for NaN and inf
+    (naming the expression). Reading errors (a truncated file, a damaged basket) raise :class:`BadFile`; so
+    does a tree without entries."""
     t = open_tree(path, tree)
     branches = branches.for_file(list(t.keys()))
     needed = branches.branches(list(t.keys()), path)
     if t.num_entries == 0:
         raise BadFile(f"the TTree '{tree}' has no entries", path)
-    chunks = t.iterate(needed, step_size=step_size, library="ak")
+    chunks, start = t.iterate(needed, step_size=step_size, library="ak"), 0
     while True:
         try:
             raw = next(chunks)
@@ -135,18 +163,36 @@ def read_chunks(
             raise BadFile(f"damaged or truncated: reading failed ({_reason(exc)})", path) from None
         columns = {name: raw[name] for name in raw.fields}
         n_read = len(raw)
+        counts = None if count is None else _counts(branches, count, columns, path)
         mask = branches.select(columns, path)
+        kept = np.arange(start, start + n_read, dtype=np.int64)
         if mask is not None:
             columns = {name: values[mask] for name, values in columns.items()}
+            kept = kept[mask]
         values = branches.evaluate(columns, path)
-        for name, array in values.items():
-            flat = ak.to_numpy(ak.flatten(array, axis=None)) if isinstance(array, ak.Array) else np.asarray(array)
-            if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
-                raise InputError(
-                    f"{int(np.count_nonzero(~np.isfinite(flat)))} NaN or infinite values", path=path,
-                    branch=branches.exprs[name].text, fix="remove or repair those entries before rasterising",
-                )  # fmt: skip
-        yield values, n_read
+        _check_finite(values, branches, path)
+        yield EntryChunk(values, n_read, start, kept, counts)
+        start += n_read
+
+
+def _counts(branches: BranchMap, name: str, columns: Mapping[str, Any], path: object) -> np.ndarray:
+    """``(n_entries,)`` int64: the length of the jagged contract name ``name`` in every entry of ``columns``."""
+    values = resolve(name, branches.exprs, columns, {}, path, ())
+    if not isinstance(values, ak.Array) or values.ndim < 2:
+        raise InputError(f"'{name}' is not jagged (one list per entry)", path=path, branch=branches.exprs[name].text,
+                         fix=f"map {name} to the jagged branch of the jets (e.g. Jet_eta)")  # fmt: skip
+    return ak.to_numpy(ak.num(values, axis=1)).astype(np.int64)
+
+
+def _check_finite(values: Mapping[str, Any], branches: BranchMap, path: object) -> None:
+    """An InputError naming the expression of the first contract name with a NaN or infinite float."""
+    for name, array in values.items():
+        flat = ak.to_numpy(ak.flatten(array, axis=None)) if isinstance(array, ak.Array) else np.asarray(array)
+        if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
+            raise InputError(
+                f"{int(np.count_nonzero(~np.isfinite(flat)))} NaN or infinite values", path=path,
+                branch=branches.exprs[name].text, fix="remove or repair those entries before rasterising",
+            )  # fmt: skip
 
 
 def check_file(path: str | os.PathLike[str], branches: Sequence[str], tree: str = TREE_NAME) -> int:

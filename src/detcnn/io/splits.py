@@ -66,6 +66,20 @@ def group_splits(n_groups: int, fractions: Mapping[str, float], seed: int) -> np
 
 
 @dataclass
+class Positions:
+    """Where the images of a chunk come from in their file: ``entries`` ``(n,)`` int64 the entry number of
+    each image's event (before any selection), ``jets`` ``(n,)`` int64 for jets per event the jet's index in
+    its event's jet collection (None: one image per entry); the chunk read entries ``start .. start + n_read
+    - 1``, and ``jet_counts`` ``(n_read,)`` the jets of each of them, selected or not (jets per event)."""
+
+    entries: np.ndarray
+    start: int
+    n_read: int
+    jets: np.ndarray | None = None
+    jet_counts: np.ndarray | None = None
+
+
+@dataclass
 class ChunkImages:
     """What a rasteriser makes of one chunk of events: ``images (n, C, H, W)``, ``labels (n,)``,
     ``observables {name: (n,)}``, optional per-pixel truth ``{name: (n, V, H, W)}`` and event truth
@@ -80,6 +94,8 @@ class ChunkImages:
     #: Per event, its split index fixed by the rasteriser (the events of one group kept in one split:
     #: :func:`group_splits`), -1 where it is drawn; None: every event drawn.
     split: np.ndarray | None = None
+    #: Where each image's event (and jet) is in its file (the predict stage's friend trees); None: not known.
+    positions: Positions | None = None
 
 
 BAD_FILE_CHOICES = ("fail", "skip")
@@ -97,7 +113,6 @@ def write_splits(
     unit: str,
     progress: bool = True,
     on_bad_file: str = "fail",
-    rewind: Sequence[np.random.Generator] = (),
 ) -> dict[str, Any]:
     """Append the events of every chunk of every file to the split files ``outputs[split]`` (HDF5), each
     event to a split drawn from a generator seeded with ``seed`` in file order (the same inputs and seed give
@@ -106,8 +121,7 @@ def write_splits(
     ``files``: ``(path, chunks)`` per input file. A file that turns out unreadable (:class:`BadFile`, raised
     by its chunks, also after some of them were written) stops the step (``on_bad_file="fail"``) or is left
     out whole (``"skip"``): what it had added is cut off again and the split generator rewound, so the other
-    files' events land exactly where they would without it (so do the draws of the ``rewind`` generators the
-    chunks take, e.g. readout noise); skipped files are listed in the stats. All files
+    files' events land exactly where they would without it; skipped files are listed in the stats. All files
     are written to temporary paths and renamed only when everything has succeeded. Returns the events per
     split, the summed counters and the skipped files.
     """
@@ -126,7 +140,7 @@ def write_splits(
             writers[s] = stack.enter_context(ImageWriter(tmp, image_shape, {**attrs, "split": s}))
         bar = stack.enter_context(tqdm(desc=desc, unit=unit, disable=not progress))
         for path, chunks in files:
-            stats = _write_file(path, chunks, writers, split, (rng, *rewind), stats, bar, skip=on_bad_file == "skip")
+            stats = _write_file(path, chunks, writers, split, (rng,), stats, bar, skip=on_bad_file == "skip")
         stats["n_skipped_files"] = len(stats["skipped_files"])
         _check_filled(stats, outputs, unit, split)
     return stats

@@ -16,7 +16,12 @@ kinds of events: a new kind is a module and a line here):
 - ``planned_attrs(ds, source_options)``: the attributes and ``image_shape`` its files will have, known from the
   config before anything runs (the workflow checks networks against them);
 - ``check_config(ds)``: the dataset's reading settings (contract names, expressions, image settings), a
-  ConfigError before anything runs.
+  ConfigError before anything runs;
+- where its files get friend trees of predictions (:mod:`detcnn.stages.predict`; jets and hits):
+  ``IMAGE_SECTION`` (the dataset's section of image settings), ``dataset_reading(ds, *, seed, **source_options)``
+  (how every chunk is read and drawn; its ``per_jet``: several images per entry) and
+  ``file_chunks(path, reading, *, jet_counts)``: the rasterise stage's own chunks of one file, each
+  :class:`~detcnn.io.splits.ChunkImages` with its ``positions`` (entry numbers, jet indices, jets per entry).
 """
 
 from __future__ import annotations

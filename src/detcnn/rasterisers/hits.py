@@ -20,27 +20,29 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
 
 from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError, InputError
-from detcnn.io.events import TREE_NAME, read_chunks
+from detcnn.io.events import TREE_NAME, EntryChunk, read_entries
 from detcnn.io.expressions import BranchMap
-from detcnn.io.splits import ChunkImages, write_splits
+from detcnn.io.splits import ChunkImages, Positions, write_splits
 from detcnn.physics.hit_images import HIT_CHANNELS, HIT_LABELS, PIXEL_CLASSES, VIEWS, HitImageSpec, hit_images
 from detcnn.physics.hit_observables import HIT_OBSERVABLES, hit_observables
+from detcnn.physics.readout_noise import event_ids
 
 log = logging.getLogger(__name__)
 
 HIT_FIELDS = ("x", "y", "z", "t", "e", "q", "label")
 HIT_BRANCHES = tuple(f"hit_{f}" for f in HIT_FIELDS)
 EVENTS = "hits"
+IMAGE_SECTION = "hit_images"  # the dataset's section of image settings
 OBSERVABLES = HIT_OBSERVABLES  # the observables its files carry (name -> function)
 #: The read-out settings a systematic variation may change: (image section, keys) (detcnn.config.variations).
-READOUT = ("hit_images", ("noise_ke", "threshold_ke"))
+READOUT = (IMAGE_SECTION, ("noise_ke", "threshold_ke"))
 EMPTY_EVENTS = ("drop", "error")
 #: The dataset keys of a dataset of hits (JSON-schema properties): its views (the defaults of
 #: :class:`~detcnn.physics.hit_images.HitImageSpec`), what the rasteriser checks and drops, and the events read
@@ -182,21 +184,14 @@ def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str
 
 def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
-    *, dataset: str, seed: int, config_hash: str, progress: bool = True, class_names: Sequence[str] = (),
-    truth: Sequence[str] = (), volume_cm: Sequence[Sequence[float]] | None = None, **reading: Any,
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, on_bad_file: str = "fail", **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_hits` with the settings of the filled dataset config ``ds`` (``hit_images``, ``split``,
-    ``chunk_size``); the class names, truth branches and detector volume come from the source, and how its
-    files are read (``reading``: ``tree``, ``branches``, ``selection``, ``on_bad_file``; the defaults of
-    :func:`rasterise_hits` for files a detcnn source wrote)."""
-    img = ds["hit_images"]
-    if not class_names:
-        raise ConfigError("a dataset of hits needs 'class_names' (one per label value)", key="class_names")
-    return rasterise_hits(
-        inputs, outputs, spec=spec_from_config(ds), class_names=class_names, split=ds["split"], seed=seed,
-        config_hash=config_hash, dataset=dataset, volume_cm=img.get("volume_cm") or volume_cm, truth=truth,
-        empty_events=img["empty_events"], step_size=int(ds["chunk_size"]), progress=progress, **reading,
-    )  # fmt: skip
+    """Rasterise ``inputs`` into ``outputs`` as :func:`rasterise_hits` with the settings of the filled dataset
+    config ``ds`` (``hit_images``, ``split``, ``chunk_size``) and the source's ``options``
+    (:func:`dataset_reading`: class names, truth branches, detector volume, how its files are read)."""
+    reading = dataset_reading(ds, seed=seed, **options)
+    return _rasterise(inputs, outputs, reading, split=ds["split"], config_hash=config_hash, dataset=dataset,
+                      on_bad_file=on_bad_file, progress=progress)  # fmt: skip
 
 
 def rasterise_hits(
@@ -227,26 +222,30 @@ def rasterise_hits(
     name -> branch or expression of the files (:mod:`detcnn.io.expressions`). Returns events per split,
     dropped events per class, hits outside the windows.
     """
-    if not inputs:
-        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     if empty_events not in EMPTY_EVENTS:
         raise ConfigError(f"empty_events must be one of {EMPTY_EVENTS}, got '{empty_events}'")
     names = _contract_names(branches, truth)
-    branch_map = BranchMap(names, selection)
-    readout_rng = np.random.default_rng([seed, 1])  # electronic noise; the split draws use their own stream
-    reading = _Reading(spec, tuple(class_names), tuple(truth), names, _volume(volume_cm), empty_events, readout_rng)
+    reading = HitReading(spec, tuple(class_names), tuple(truth), names, _volume(volume_cm), empty_events, seed,
+                         BranchMap(names, selection), tree, step_size)  # fmt: skip
+    return _rasterise(inputs, outputs, reading, split=split, config_hash=config_hash, dataset=dataset,
+                      on_bad_file=on_bad_file, progress=progress)  # fmt: skip
 
-    def file_chunks(path: Path) -> Iterator[ChunkImages]:
-        for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
-            yield _chunk_images(path, ak.zip(values, depth_limit=1), n_read, reading)
 
+def _rasterise(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], reading: HitReading,
+    *, split: Mapping[str, float], config_hash: str, dataset: str, on_bad_file: str, progress: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The chunks of every file of ``inputs`` drawn with ``reading`` into the split files (the split drawn
+    from the reading's seed), and the summarised statistics."""
+    if not inputs:
+        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
+    spec = reading.spec
     t_start = time.perf_counter()
-    shape = (len(spec.channel_names), spec.n_pix, spec.n_pix)
     stats = write_splits(
-        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs, image_shape=shape,
-        attrs=file_attrs(spec, class_names, config_hash, dataset), split=split, seed=seed,
-        desc=f"rasterise {dataset}", unit="event", progress=progress, on_bad_file=on_bad_file,
-        rewind=(reading.readout_rng,),
+        ((Path(p), file_chunks(Path(p), reading)) for p in inputs), outputs,
+        image_shape=(len(spec.channel_names), spec.n_pix, spec.n_pix), split=split, seed=reading.seed,
+        attrs=file_attrs(spec, reading.class_names, config_hash, dataset), desc=f"rasterise {dataset}",
+        unit="event", progress=progress, on_bad_file=on_bad_file,
     )  # fmt: skip
     return _summarise(stats, dataset, time.perf_counter() - t_start)
 
@@ -270,9 +269,10 @@ def _volume(volume_cm: Sequence[Sequence[float]] | None) -> np.ndarray | None:
 
 
 @dataclass(frozen=True)
-class _Reading:
-    """What every chunk of a dataset is read and drawn with (the arguments of :func:`rasterise_hits`);
-    ``readout_rng`` draws the electronic noise, chunk after chunk."""
+class HitReading:
+    """How every chunk of a dataset of hits is read and drawn (the arguments of :func:`rasterise_hits`):
+    ``seed`` the rasterise seed, of which (with the event and the pixel) the electronic noise is a function
+    (:mod:`detcnn.physics.readout_noise`)."""
 
     spec: HitImageSpec
     class_names: tuple[str, ...]
@@ -280,21 +280,49 @@ class _Reading:
     names: Mapping[str, str]
     volume: np.ndarray | None
     empty_events: str
-    readout_rng: np.random.Generator
+    seed: int
+    branch_map: BranchMap
+    tree: str = TREE_NAME
+    step_size: int = 2_000
+    per_jet: ClassVar[bool] = False  # one image per entry (the jets' reading may have several)
 
 
-def _chunk_images(path: Path, chunk: ak.Array, n_read: int, reading: _Reading) -> ChunkImages:
-    """One chunk of events (``n_read`` entries read from ``path``) checked and drawn: the images, per-pixel
-    and event truth and the observables of its drawable events, the counters (hits, hits outside the
-    windows, entries, dropped events per class)."""
+def dataset_reading(
+    ds: Mapping[str, Any], *, seed: int, class_names: Sequence[str] = (), truth: Sequence[str] = (),
+    volume_cm: Sequence[Sequence[float]] | None = None, branches: Mapping[str, str] | None = None,
+    selection: str | None = None, tree: str = TREE_NAME, on_bad_file: str = "fail",
+) -> HitReading:  # fmt: skip
+    """The :class:`HitReading` of the filled dataset config ``ds`` and its source's options (as
+    :func:`rasterise_dataset` takes them; ``on_bad_file`` plays no part in a chunk's images)."""
+    img = ds["hit_images"]
+    if not class_names:
+        raise ConfigError("a dataset of hits needs 'class_names' (one per label value)", key="class_names")
+    names = _contract_names(branches, truth)
+    return HitReading(spec_from_config(ds), tuple(class_names), tuple(truth), names,
+                      _volume(img.get("volume_cm") or volume_cm), img["empty_events"], seed,
+                      BranchMap(names, selection), tree, int(ds["chunk_size"]))  # fmt: skip
+
+
+def file_chunks(path: Path, reading: HitReading, *, jet_counts: bool = False) -> Iterator[ChunkImages]:
+    """:func:`chunk_images` of every chunk of the file ``path``, in entry order (``jet_counts``: the jets'
+    interface; an event of hits holds no jets to count)."""
+    for chunk in read_entries(path, reading.branch_map, tree=reading.tree, step_size=reading.step_size):
+        yield chunk_images(path, chunk, reading)
+
+
+def chunk_images(path: Path, chunk: EntryChunk, reading: HitReading) -> ChunkImages:
+    """One chunk of entries of the file ``path`` checked and drawn: the images, per-pixel and event truth and
+    the observables of its drawable events, where each comes from (``positions``), the counters (hits, hits
+    outside the windows, entries, dropped events per class)."""
     spec, class_names, n_classes = reading.spec, reading.class_names, len(reading.class_names)
-    _check_hits(path, chunk, reading.names, reading.volume, n_classes)
-    label = ak.to_numpy(chunk["label"]).astype(np.int64)
-    counts = ak.to_numpy(ak.num(chunk["hit_x"])).astype(np.int64)
+    events = ak.zip(chunk.values, depth_limit=1)
+    _check_hits(path, events, reading.names, reading.volume, n_classes)
+    label = ak.to_numpy(events["label"]).astype(np.int64)
+    counts = ak.to_numpy(ak.num(events["hit_x"])).astype(np.int64)
     keep = _events_with_hits(path, counts, reading)
-    sub = chunk[keep]
+    sub = events[keep]
     hits = {f: ak.to_numpy(ak.flatten(sub[f"hit_{f}"])) for f in HIT_FIELDS}
-    images = hit_images(hits, counts[keep], spec, reading.readout_rng)
+    images = hit_images(hits, counts[keep], spec, event_ids(path, chunk.entries[keep]), reading.seed)
     charge = images.X[:, :: len(spec.channels)]  # the charge channel of every view
     visible = _visible_events(path, charge, reading.empty_events)
     dropped = np.bincount(label[~keep], minlength=n_classes)
@@ -304,14 +332,15 @@ def _chunk_images(path: Path, chunk: ak.Array, n_read: int, reading: _Reading) -
         images=images.X[visible], labels=label[sel],
         observables=hit_observables(charge[visible], spec.pitch_cm),
         pixels={"y_pix": images.y_pix[visible], "e_pix": images.e_pix[visible]},
-        truth={t: ak.to_numpy(chunk[t])[sel].astype(np.float64) for t in reading.truth},
-        counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside, "entries_read": n_read,
+        truth={t: ak.to_numpy(events[t])[sel].astype(np.float64) for t in reading.truth},
+        counters={"n_hits": int(counts.sum()), "n_outside": images.n_outside, "entries_read": chunk.n_read,
                   "entries_selected": len(label),
                   **{f"n_dropped/{c}": int(d) for c, d in zip(class_names, dropped, strict=True)}},
+        positions=Positions(chunk.entries[sel], chunk.start, chunk.n_read),
     )  # fmt: skip
 
 
-def _events_with_hits(path: Path, counts: np.ndarray, reading: _Reading) -> np.ndarray:
+def _events_with_hits(path: Path, counts: np.ndarray, reading: HitReading) -> np.ndarray:
     """``(n_events,)`` bool: the events with at least one hit (an InputError for any other under
     ``empty_events: error``)."""
     no_hits = counts == 0

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,20 @@ import numpy as np
 
 from detcnn.config.schema import dataclass_properties
 from detcnn.errors import ConfigError, InputError
-from detcnn.io.events import JET_CLASS_NAMES, TREE_NAME, read_chunks
+from detcnn.io.events import JET_CLASS_NAMES, TREE_NAME, EntryChunk, read_entries
 from detcnn.io.expressions import BranchMap
-from detcnn.io.splits import ChunkImages, write_splits
+from detcnn.io.splits import ChunkImages, Positions, write_splits
 from detcnn.physics import compiled
 from detcnn.physics.jet_images import AXES, CHANNELS, ImageSpec, jet_images
 from detcnn.physics.kinematics import event_index, per_event_sum, rapidity, summed_rapidity
 from detcnn.physics.observables import DEFAULT_JET_RADIUS, jet_observables
 from detcnn.physics.observables import OBSERVABLES as JET_OBSERVABLES
-from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode
+from detcnn.rasterisers.jets_per_event import JetsPerEvent, explode_positions
 
 log = logging.getLogger(__name__)
 
 EVENTS = "jets"
+IMAGE_SECTION = "images"  # the dataset's section of image settings
 OBSERVABLES = JET_OBSERVABLES  # the observables its files carry (name -> function)
 READOUT = None  # no read-out setting a systematic variation may change (rasterisers/hits.py has some)
 IMAGE_ARGS = ("pt", "eta", "phi", "charge", "counts", "jet_phi")
@@ -235,19 +237,78 @@ def planned_attrs(ds: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str
 
 def rasterise_dataset(
     inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], ds: Mapping[str, Any],
-    *, dataset: str, seed: int, config_hash: str, progress: bool = True, jets: Mapping[str, Any] | None = None,
-    **reading: Any,
+    *, dataset: str, seed: int, config_hash: str, progress: bool = True, on_bad_file: str = "fail", **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """:func:`rasterise_jets` with the settings of the filled dataset config ``ds`` (``images``, ``split``,
-    ``chunk_size``) and the source's options: how its files are read (``reading``: ``tree``, ``branches``,
-    ``selection``, ``on_bad_file``; the defaults of :func:`rasterise_jets` for files a detcnn source wrote)
-    and the ``jets`` per event."""
+    """Rasterise ``inputs`` into ``outputs`` as :func:`rasterise_jets` with the settings of the filled dataset
+    config ``ds`` (``images``, ``split``, ``chunk_size``) and the source's ``options`` (:func:`dataset_reading`:
+    how its files are read - ``tree``, ``branches``, ``selection``; the defaults for files a detcnn source
+    wrote - the ``jets`` per event and their radius)."""
+    return _rasterise(inputs, outputs, dataset_reading(ds, **options), split=ds["split"], seed=seed,
+                      config_hash=config_hash, dataset=dataset, on_bad_file=on_bad_file, progress=progress)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JetReading:
+    """How every chunk of a dataset of jets is read and drawn: image settings, contract names (and the
+    selections), jets per event, tree, entries per chunk and the jets' clustering radius R (the observables')."""
+
+    spec: ImageSpec
+    branch_map: BranchMap
+    jets: JetsPerEvent = field(default_factory=JetsPerEvent)
+    tree: str = TREE_NAME
+    step_size: int = 20_000
+    jet_radius: float = DEFAULT_JET_RADIUS
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Contract name -> the expression it is read with (for error messages)."""
+        return {name: e.text for name, e in self.branch_map.exprs.items()}
+
+    @property
+    def per_jet(self) -> bool:
+        """Whether an entry holds several jets, one image each (jets per event)."""
+        return self.jets.per_event
+
+
+def dataset_reading(
+    ds: Mapping[str, Any], *, seed: int = 0, jets: Mapping[str, Any] | None = None, on_bad_file: str = "fail",
+    branches: Mapping[str, str] | None = None, selection: str | None = None, **reading: Any,
+) -> JetReading:  # fmt: skip
+    """The :class:`JetReading` of the filled dataset config ``ds`` and its source's options (``tree``,
+    ``branches``, ``selection``, ``jets``, ``jet_radius``; ``seed`` and ``on_bad_file`` play no part in a
+    chunk's images: the interface of the hits' reading)."""
     jets = dict(jets or {})
-    return rasterise_jets(
-        inputs, outputs, spec=spec_from_config(ds), split=ds["split"], seed=seed, config_hash=config_hash,
-        dataset=dataset, jets=JetsPerEvent.from_config(jets), jet_selection=jets.get("selection"),
-        step_size=int(ds["chunk_size"]), progress=progress, **reading,
-    )  # fmt: skip
+    mode = JetsPerEvent.from_config(jets)
+    branch_map = contract_map(branches, selection, jets.get("selection") if mode.per_event else None)
+    return JetReading(spec_from_config(ds), branch_map, mode, step_size=int(ds["chunk_size"]), **reading)
+
+
+def chunk_images(path: Path, chunk: EntryChunk, reading: JetReading) -> ChunkImages:
+    """One chunk of entries of the file ``path`` drawn: the images, labels, observables and truth of its jets
+    (exploded from their events for jets per event), where each comes from (``positions``) and the counters
+    (entries read and selected, jets, constituents outside the grid)."""
+    values, names = chunk.values, reading.names
+    counters = {"entries_read": chunk.n_read, "entries_selected": len(chunk.entries)}
+    rows, jet = np.arange(len(chunk.entries)), None
+    if reading.jets.per_event:
+        values, jet_counters, (rows, jet) = explode_positions(values, reading.jets, path)
+        counters.update(jet_counters)
+    _check_jagged(path, values, names)
+    arrays = chunk_arrays(values, reading.spec.axis)
+    _check_chunk(path, arrays, names)
+    images, obs, n_outside = rasterise_chunk(arrays, reading.spec, jet_radius=reading.jet_radius)
+    counters.update(n_outside=n_outside, n_constituents=len(arrays["pt"]))
+    truth = jet_truth(values, arrays["counts"], path)
+    positions = Positions(chunk.entries[rows], chunk.start, chunk.n_read, jet, chunk.counts)
+    return ChunkImages(images, arrays["label"], obs, truth=truth, counters=counters, positions=positions)
+
+
+def file_chunks(path: Path, reading: JetReading, *, jet_counts: bool = False) -> Iterator[ChunkImages]:
+    """:func:`chunk_images` of every chunk of the file ``path`` in entry order; ``jet_counts``: with the jets
+    of every entry read (jets per event), selected or not, in the positions."""
+    count = "jet_eta" if jet_counts and reading.per_jet else None
+    for chunk in read_entries(path, reading.branch_map, tree=reading.tree, step_size=reading.step_size, count=count):
+        yield chunk_images(path, chunk, reading)
 
 
 def contract_map(
@@ -293,32 +354,27 @@ def rasterise_jets(
     ``fail`` or ``skip``; ``jet_radius``: the jets' clustering radius R (the observables' angularity). Returns
     counts per split, constituents outside the grid, selection and jet counts, skipped files and the timings.
     """
-    if not inputs:
-        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
     jets = jets or JetsPerEvent()
     branch_map = contract_map(branches, selection, jet_selection if jets.per_event else None)
-    names = {name: e.text for name, e in branch_map.exprs.items()}
-    attrs = file_attrs(spec, config_hash, dataset)
+    reading = JetReading(spec, branch_map, jets, tree, step_size, jet_radius)
+    return _rasterise(inputs, outputs, reading, split=split, seed=seed, config_hash=config_hash, dataset=dataset,
+                      on_bad_file=on_bad_file, progress=progress)  # fmt: skip
 
-    def file_chunks(path: Path) -> Iterator[ChunkImages]:
-        for values, n_read in read_chunks(path, branch_map, tree=tree, step_size=step_size):
-            counters = {"entries_read": n_read, "entries_selected": len(values["jet_eta"])}
-            if jets.per_event:
-                values, jet_counters = explode(values, jets, path)
-                counters.update(jet_counters)
-            _check_jagged(path, values, names)
-            arrays = chunk_arrays(values, spec.axis)
-            _check_chunk(path, arrays, names)
-            images, obs, n_outside = rasterise_chunk(arrays, spec, jet_radius=jet_radius)
-            counters.update(n_outside=n_outside, n_constituents=len(arrays["pt"]))
-            truth = jet_truth(values, arrays["counts"], path)
-            yield ChunkImages(images, arrays["label"], obs, truth=truth, counters=counters)
 
+def _rasterise(
+    inputs: Sequence[str | os.PathLike[str]], outputs: Mapping[str, str | os.PathLike[str]], reading: JetReading,
+    *, split: Mapping[str, float], seed: int, config_hash: str, dataset: str, on_bad_file: str, progress: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The chunks of every file of ``inputs`` drawn with ``reading`` into the split files (drawn from ``seed``),
+    and the statistics, logged."""
+    if not inputs:
+        raise InputError("no input ROOT files", fix="list files under the dataset's 'files' key")
+    spec = reading.spec
     t_start = time.perf_counter()
     stats = write_splits(
-        ((Path(p), file_chunks(Path(p))) for p in inputs), outputs,
-        image_shape=(len(spec.channels), spec.n_pix, spec.n_pix), attrs=attrs, split=split, seed=seed,
-        desc=f"rasterise {dataset}", unit="jet", progress=progress, on_bad_file=on_bad_file,
+        ((Path(p), file_chunks(Path(p), reading)) for p in inputs), outputs,
+        image_shape=(len(spec.channels), spec.n_pix, spec.n_pix), attrs=file_attrs(spec, config_hash, dataset),
+        split=split, seed=seed, desc=f"rasterise {dataset}", unit="jet", progress=progress, on_bad_file=on_bad_file,
     )  # fmt: skip
     stats["seconds"] = time.perf_counter() - t_start
     stats["outside_fraction"] = stats.get("n_outside", 0) / max(stats.get("n_constituents", 0), 1)

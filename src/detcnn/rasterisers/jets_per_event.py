@@ -41,6 +41,15 @@ class JetsPerEvent:
 def explode(values: Mapping[str, Any], mode: JetsPerEvent, path: object) -> tuple[dict[str, Any], dict[str, int]]:
     """One row per kept jet of the chunk ``values`` (contract name -> array, see the module doc), and the
     counters: ``jets_in_events``, ``jets_selected``, ``jets_without_constituents``."""
+    out, counters, _ = explode_positions(values, mode, path)
+    return out, counters
+
+
+def explode_positions(
+    values: Mapping[str, Any], mode: JetsPerEvent, path: object
+) -> tuple[dict[str, Any], dict[str, int], tuple[np.ndarray, np.ndarray]]:
+    """:func:`explode`, and where each row comes from: ``(event, jet)`` ``(n_rows,)`` int64 each, the row of
+    its event in ``values`` and the jet's index in the event's jet collection (as the file orders it)."""
     jet_eta = values["jet_eta"]
     if not isinstance(jet_eta, ak.Array) or jet_eta.ndim != 2:
         raise InputError("jets per event need jagged jet branches (n_events, n_jets): 'jet_eta' is flat", path=path,
@@ -74,7 +83,9 @@ def explode(values: Mapping[str, Any], mode: JetsPerEvent, path: object) -> tupl
     has = counts > 0
     counters = {"jets_in_events": int(n_jets.sum()), "jets_selected": len(counts),
                 "jets_without_constituents": int((~has).sum())}  # fmt: skip
-    return {name: v[has] for name, v in out.items()}, counters
+    event = np.repeat(np.arange(len(n_jets), dtype=np.int64), ak.to_numpy(ak.num(ordered)))
+    jet = ak.to_numpy(ak.flatten(ordered)).astype(np.int64)
+    return {name: v[has] for name, v in out.items()}, counters, (event[has], jet[has])
 
 
 def _jagged(values: Any) -> bool:

@@ -67,17 +67,20 @@ def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
 
 
 Predict = Callable[[ImageSet], tuple[np.ndarray, dict[str, np.ndarray]]]  # split -> (rows, prediction)
+PredictRows = Callable[[ImageSet, np.ndarray], dict[str, np.ndarray]]  # (images, rows) -> prediction on the rows
 
 
 @dataclass
 class Scorer:
     """A loaded model: its task, what it is judged against, ``predict`` (the evaluated rows of a split - the
-    events of the task's classes - and the prediction on them) and ``info`` (parameters, arch, family)."""
+    events of the task's classes - and the prediction on them), ``info`` (parameters, arch, family) and
+    ``predict_rows`` (the prediction on given rows of any images, whatever their class: the predict stage's)."""
 
     task: Any
     judged: Target
     predict: Predict
     info: dict[str, Any]
+    predict_rows: PredictRows
 
 
 def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
@@ -94,10 +97,13 @@ def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history:
     judged = task.target(attrs, task_args)
     plugin = task.plugin(attrs, task_args)
 
+    def on_rows(images: ImageSet, rows: np.ndarray) -> dict[str, np.ndarray]:
+        out = predict(model, TensorSource(images.X[rows], np.zeros(len(rows))), device, transform=plugin.predict)
+        return task.prediction(out, images.attrs)
+
     def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         rows = _rows(images, judged.classes)
-        out = predict(model, TensorSource(images.X[rows], np.zeros(len(rows))), device, transform=plugin.predict)
-        return rows, task.prediction(out, images.attrs)
+        return rows, on_rows(images, rows)
 
     info = {"n_parameters": sum(p.numel() for p in model.parameters()), "inference_device": str(device),
             "arch": payload["arch"]}  # fmt: skip
@@ -105,7 +111,7 @@ def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history:
         with open(history) as fh:
             epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
         info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
-    return Scorer(task, judged, scores, info)
+    return Scorer(task, judged, scores, info, on_rows)
 
 
 def _baseline(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
@@ -115,12 +121,15 @@ def _baseline(model_path: Paths, attrs: Mapping[str, Any], threads: int, history
     task = TASKS[baseline.TASK]
     judged = task.target(attrs, baseline.task_args(model))
 
+    def on_rows(images: ImageSet, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v[rows] for k, v in baseline.predict(model, images).items()}
+
     def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         rows = _rows(images, judged.classes)
-        return rows, {k: v[rows] for k, v in baseline.predict(model, images).items()}
+        return rows, on_rows(images, rows)
 
     info = {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"], "family": baseline.FAMILY.value}
-    return Scorer(task, judged, scores, info)
+    return Scorer(task, judged, scores, info, on_rows)
 
 
 SCORERS = {ModelKind.NETWORK: _network, ModelKind.BASELINE: _baseline}
