@@ -71,3 +71,62 @@ def test_export_without_weights_names_the_file_and_the_fix(tmp_path: Path) -> No
         export.run(weights=tmp_path / "weights.pt", test=tmp_path / "test.h5", onnx=tmp_path / "m.onnx",
                    summary=tmp_path / "e.json")  # fmt: skip
     assert not (tmp_path / "m.onnx").exists()
+
+
+def _tiny_dataset(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "config/tiny.yaml").read_text())["datasets"][name]
+
+
+def test_preprocessing_records_every_image_setting_with_its_default() -> None:
+    from detcnn.deploy.aoti_export import input_shape, preprocessing
+
+    jets = preprocessing(_tiny_dataset("qg"), seed=7, dataset="qg")
+    assert jets["events"] == "jets" and jets["seed"] == 7
+    channels = ["charged_pt", "neutral_pt", "charged_multiplicity"]
+    assert jets["images"] == {"n_pix": 33, "half_width": 0.4, "normalise": "pt_sum", "rotate": True, "flip": True,
+                              "axis": "rapidity", "channels": channels}  # fmt: skip
+    hits = preprocessing(_tiny_dataset("nu"), seed=7, dataset="nu")
+    assert hits["hit_images"]["views"] == ["xz", "yz"] and hits["hit_images"]["noise_ke"] == 5.0  # a default
+    assert input_shape(jets) == (3, 33, 33) and input_shape(hits) == (2, 16, 16)
+
+
+def test_package_metadata_is_text_the_cpp_headers_read_back() -> None:
+    from detcnn.deploy.aoti_export import metadata
+
+    prep = {"events": "jets", "seed": 3, "images": {"n_pix": 16, "half_width": 0.1 + 0.2, "rotate": False,
+                                                    "channels": ["total_pt", "multiplicity"]}}  # fmt: skip
+    meta = metadata(prep, {"arch": "komiske_cnn", "args": {"num_classes": 2}, "class_names": ["g", "q"],
+                           "task": "classification"})  # fmt: skip
+    assert all(isinstance(v, str) for v in meta.values())
+    assert float(meta["detcnn.images.half_width"]) == 0.1 + 0.2  # repr: the float to the bit
+    assert meta["detcnn.images.rotate"] == "false" and meta["detcnn.images.channels"] == "total_pt,multiplicity"
+    assert (meta["detcnn.events"], meta["detcnn.seed"], meta["detcnn.postprocess"]) == ("jets", "3", "softmax")
+    assert (meta["detcnn.class_names"], meta["detcnn.n_outputs"]) == ("g,q", "2")
+    regression = metadata(prep, {"arch": "nova_cvn", "args": {"num_classes": 1}, "task": "energy_regression"})
+    assert regression["detcnn.postprocess"] == "identity"
+
+
+def test_aoti_export_refuses_settings_of_other_images_before_compiling(tmp_path: Path) -> None:
+    from detcnn.errors import ConfigError
+    from detcnn.stages import export
+    from detcnn.training.network import save_network
+
+    model, channels, size = _scaled("komiske_cnn")
+    args = {"in_channels": channels, "num_classes": 3, "image_size": size}
+    save_network(tmp_path / "weights.pt", model, {"arch": "komiske_cnn", "args": args, "task": "classification"})
+    prep = {"events": "jets", "seed": 0, "images": {"n_pix": 16, "channels": ["total_pt"]}}
+    with pytest.raises(ConfigError, match=r"\(1, 16, 16\) images.*3 channels of 33 pixels"):
+        export.run_aoti(weights=tmp_path / "weights.pt", out=tmp_path / "model.pt2", preprocessing=prep)
+    with pytest.raises(ConfigError, match="--dataset-config"):  # the export stage: before anything is written
+        export.run(weights=tmp_path / "weights.pt", test=tmp_path / "test.h5", onnx=tmp_path / "m.onnx",
+                   summary=tmp_path / "e.json", aoti=tmp_path / "model.pt2")  # fmt: skip
+    assert not list(tmp_path.glob("*.pt2")) and not (tmp_path / "m.onnx").exists()
+
+
+def test_export_aoti_command_needs_the_image_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from detcnn.cli import main
+
+    assert main(["export-aoti", "--weights", str(tmp_path / "w.pt"), "--out", str(tmp_path / "m.pt2")]) == 2
+    assert "--preprocessing" in capsys.readouterr().err
