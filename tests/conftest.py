@@ -27,10 +27,10 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
 
 
 def workflow_folder(folder: Path, config: dict | None = None) -> Path:
-    """``folder`` with the Snakefile, workflow/ and config/config.yaml (the tiny config, or ``config``)."""
+    """``folder`` with workflow/ (workflow/Snakefile, which snakemake finds there) and config/config.yaml (the
+    tiny config, or ``config``)."""
     import yaml
 
-    shutil.copy(ROOT / "Snakefile", folder / "Snakefile")
     shutil.copytree(ROOT / "workflow", folder / "workflow")
     (folder / "config").mkdir()
     if config is None:

@@ -6,4 +6,9 @@ generate -> rasterise -> train / baselines -> evaluate -> report.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the one version is pyproject.toml's, as installed (CHANGELOG.md says what each brought)
+    __version__ = version("detcnn")
+except PackageNotFoundError:  # the source tree on sys.path without an install
+    __version__ = "unknown"

@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from detcnn import __version__
 from detcnn.kinds import ModelKind
 
 T = TypeVar("T")
 
 DEFAULT_STORE = "results/mlflow/mlflow.db"
+#: The tag with the detcnn version that ran a run (the installed package's, pyproject.toml's).
+VERSION_TAG = "detcnn.version"
 
 
 def resolve_uri(uri: str | None, root: str | os.PathLike[str] = ".") -> str:
@@ -216,7 +219,9 @@ def mlflow_run(
 ) -> Iterator[tuple[Tracker, Any]]:
     """An MLflow run in the dataset's experiment, new or (``run_id``) the one a resumed job continues; yields
     ``(tracker, run)``. It ends FINISHED, or FAILED on an error, or KILLED when the job was told to stop.
-    ``system_metrics``: MLflow samples the machine's CPU, memory (and GPU) use into ``system/...``."""
+    ``system_metrics``: MLflow samples the machine's CPU, memory (and GPU) use into ``system/...``.
+    Every run is tagged ``detcnn.version`` (:data:`VERSION_TAG`) with the version that ran it (a resumed run:
+    the version that resumed it)."""
     from detcnn.errors import Interrupted
 
     _quiet_mlflow()
@@ -229,8 +234,10 @@ def mlflow_run(
     experiment_id = retrying(get_or_create_experiment, uri, dataset)
     if run_id is not None:
         run = retrying(mlflow.start_run, run_id=run_id, log_system_metrics=system_metrics)
+        retrying(mlflow.set_tag, VERSION_TAG, __version__)
     else:
-        run = retrying(mlflow.start_run, experiment_id=experiment_id, run_name=run_name, tags=dict(tags or {}),
+        tags = {**(tags or {}), VERSION_TAG: __version__}
+        run = retrying(mlflow.start_run, experiment_id=experiment_id, run_name=run_name, tags=tags,
                        log_system_metrics=system_metrics)  # fmt: skip
     try:
         yield Tracker(mlflow, run.info.run_id), run

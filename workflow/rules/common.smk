@@ -17,7 +17,6 @@ from detcnn.errors import ConfigError
 from detcnn.kinds import ModelKind
 from detcnn.resources import KEYS as RESOURCE_KEYS, job_resources, job_threads
 
-
 try:  # the networks are built once, where the workflow starts (a cluster job re-reads this file)
     WORKFLOW_CONFIG = load(config, networks=workflow.is_main_process)
 except ConfigError as exc:
@@ -29,6 +28,9 @@ TRACKING_URI = WORKFLOW_CONFIG.tracking.uri or "sqlite:///results/mlflow/mlflow.
 EFFICIENCIES = list(WORKFLOW_CONFIG.evaluate.efficiencies)
 PURITIES = list(WORKFLOW_CONFIG.evaluate.purities)
 ENV = "../envs/detcnn.yaml"
+# Files of the workflow's source are found relative to this folder (workflow/rules), never to the folder
+# snakemake runs in: as a module of another workflow (docs/deploy.md) the two differ.
+RULES_DIR = workflow.current_basedir
 
 
 wildcard_constraints:
@@ -38,6 +40,7 @@ wildcard_constraints:
     shard="[0-9]+",
     variation="[A-Za-z0-9_]+",
     size="[0-9]+",
+    stem="[^/]+",
 
 
 def as_json(obj):
@@ -118,12 +121,17 @@ def tracking_args(dataset, model):
 
 def event_files(wildcards):
     """The ROOT files of a dataset: its source's generated shards, or the user's own files."""
-    ds = WORKFLOW_CONFIG.datasets[wildcards.dataset]
+    return dataset_event_files(wildcards.dataset)
+
+
+def dataset_event_files(dataset):
+    """The ROOT files of ``dataset``: its source's generated shards, or the user's own files."""
+    ds = WORKFLOW_CONFIG.datasets[dataset]
     if not ds.samples:
         return ds.section["files"]
     return expand(
         rules.generate.output.events,
-        dataset=wildcards.dataset,
+        dataset=dataset,
         sample=ds.samples,
         shard=range(ds.section["generate"]["shards"]),
     )
@@ -150,8 +158,8 @@ def report_file(task, name, caption):
     """A report output of ``task``, shown by ``snakemake --report`` with the caption
     workflow/report/<task>/<caption>.rst, or the generic one when the task has none of its own."""
     path = f"results/report/{{dataset}}/{task}/{name}"
-    own = Path(workflow.basedir) / "workflow" / "report" / task / f"{caption}.rst"
-    rst = f"../report/{task}/{caption}.rst" if own.is_file() else "../report/figure.rst"
+    own = f"../report/{task}/{caption}.rst"  # relative to this file, as report() reads it
+    rst = own if workflow.sourcecache.exists(RULES_DIR.join(own)) else "../report/figure.rst"
     return report(path, caption=rst, category="{dataset}", subcategory=task)
 
 

@@ -52,9 +52,9 @@ rule evaluate:
         metrics="results/eval/{dataset}/{model}/metrics.json",
         plot="results/eval/{dataset}/{model}/plot.png",
     params:
+        **EVALUATE_PARAMS,
         name=lambda w: w.model,
         study=lambda w: bins_flag(w.dataset),
-        **EVALUATE_PARAMS,
     log:
         "logs/evaluate/{dataset}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")

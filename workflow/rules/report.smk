@@ -21,10 +21,10 @@ for _task in TASKS:
             scores=lambda w, task=_task: evaluation_files(w.dataset, task, "scores"),
             test=rules.rasterise.output.test,
         output:
+            **{name: report_file(_task, f"{name}.png", name) for name in _figures},
             table=report_file(_task, "comparison.md", "comparison"),
             csv=f"results/report/{{dataset}}/{_task}/comparison.csv",
             summary=f"results/report/{{dataset}}/{_task}/summary.json",
-            **{name: report_file(_task, f"{name}.png", name) for name in _figures},
         params:
             task=_task,
             figures=lambda w, output, figures=_figures: report_figures(output, figures),

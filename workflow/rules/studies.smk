@@ -63,9 +63,9 @@ rule evaluate_variation:
         metrics="results/variations/{dataset}/{variation}/eval/{model}/metrics.json",
         plot="results/variations/{dataset}/{variation}/eval/{model}/plot.png",
     params:
+        **EVALUATE_PARAMS,
         name=lambda w: w.model,
         study=lambda w, input: f"--variation {w.variation}" + (f" --nominal-test {input.twin}" if input.twin else ""),
-        **EVALUATE_PARAMS,
     log:
         "logs/evaluate_variation/{dataset}/{variation}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")
@@ -88,10 +88,10 @@ for _task in TASKS:
             scores=lambda w, task=_task: variation_evaluations(w.dataset, w.variation, task, "scores"),
             test=rules.rasterise_variation.output.test,
         output:
+            **{name: f"results/variations/{{dataset}}/{{variation}}/report/{_task}/{name}.png" for name in _figures},
             table=f"results/variations/{{dataset}}/{{variation}}/report/{_task}/comparison.md",
             csv=f"results/variations/{{dataset}}/{{variation}}/report/{_task}/comparison.csv",
             summary=f"results/variations/{{dataset}}/{{variation}}/report/{_task}/summary.json",
-            **{name: f"results/variations/{{dataset}}/{{variation}}/report/{_task}/{name}.png" for name in _figures},
         params:
             task=_task,
             figures=lambda w, output, figures=_figures: report_figures(output, figures),
@@ -272,9 +272,9 @@ rule evaluate_subset:
         metrics="results/learning/{dataset}/n{size}/eval/{model}/metrics.json",
         plot="results/learning/{dataset}/n{size}/eval/{model}/plot.png",
     params:
+        **EVALUATE_PARAMS,
         name=lambda w: f"{w.model}_n{w.size}",  # as its training run (eval/<model>_n<size>, its child)
         study="",
-        **EVALUATE_PARAMS,
     log:
         "logs/evaluate_subset/{dataset}/n{size}/{model}.log",
     threads: job_threads(config["resources"], "evaluate")

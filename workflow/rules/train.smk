@@ -64,8 +64,13 @@ rule export:
         run=rules.train.output.run,
         test=rules.rasterise.output.test,
     output:
+        **({"aoti": "results/models/{dataset}/{model}/model.pt2"} if WORKFLOW_CONFIG.export.aoti else {}),
         onnx="results/models/{dataset}/{model}/model.onnx",
         summary="results/models/{dataset}/{model}/export.json",
+    params:
+        dataset=lambda w: as_json(without_studies(dataset_cfg(w))),  # the preprocessing the model expects
+        seed=SEED,
+        aoti=lambda w, output: f"--aoti {output.aoti}" if WORKFLOW_CONFIG.export.aoti else "",
     log:
         "logs/export/{dataset}/{model}.log",
     threads: job_threads(config["resources"], "export")
@@ -75,4 +80,5 @@ rule export:
         ENV
     shell:
         "detcnn export --weights {input.weights} --test {input.test} --train-run {input.run}"
-        " --onnx {output.onnx} --summary {output.summary} --threads {threads} > {log} 2>&1"
+        " --onnx {output.onnx} --summary {output.summary} --dataset-config {params.dataset:q} --seed {params.seed}"
+        " {params.aoti} --threads {threads} > {log} 2>&1"
