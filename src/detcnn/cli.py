@@ -132,11 +132,13 @@ def _json_list(text: str | None, what: str) -> list[Any]:
 
 
 def _export(a: argparse.Namespace) -> Any:
+    from detcnn.cli_deploy import preprocessing_arg
     from detcnn.stages import export
 
     return export.run(
-        weights=a.weights, test=a.test, onnx=a.onnx, summary=a.summary, train_run=a.train_run, threads=a.threads
-    )
+        weights=a.weights, test=a.test, onnx=a.onnx, summary=a.summary, train_run=a.train_run, threads=a.threads,
+        preprocessing=preprocessing_arg(None, a.dataset_config, a.seed), aoti=a.aoti,
+    )  # fmt: skip
 
 
 def _report(a: argparse.Namespace) -> Any:
@@ -238,6 +240,9 @@ def _add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                  THREADS)  # fmt: skip
     _path(x, "weights", "test", "onnx", "summary")
     _path(x, "train-run", required=False)
+    from detcnn.cli_deploy import dataset_flags  # --dataset-config, --seed, --aoti
+
+    dataset_flags(x)
 
     rp = _command(sub, "report", _report, "comparison table and figures of every evaluated model of a dataset's "
                   "task", SEED, DATASET, BOOTSTRAP)  # fmt: skip
@@ -258,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     from detcnn.cli_studies import add_study_commands  # here: it reuses this module's shared flags
 
     add_study_commands(sub)
+    from detcnn.cli_predict import add_predict_command  # predict (friend trees)
+
+    add_predict_command(sub)
+    from detcnn.cli_deploy import add_deploy_commands  # export-aoti (C++)
+
+    add_deploy_commands(sub)
     _command(sub, "models", _models, "list the registered model names")
     _command(sub, "catalogue", _catalogue, "list the sources, tasks, baseline kinds and models")
     return p

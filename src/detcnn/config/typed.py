@@ -81,6 +81,7 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class ExportConfig:
     onnx: bool
+    aoti: bool
     section: Section
 
 
@@ -147,6 +148,7 @@ def _typed(cfg: dict[str, Any]) -> WorkflowConfig:
         evaluate=EvaluateConfig(tuple(map(float, ev["efficiencies"])), tuple(map(float, ev["purities"])),
                                 int(ev["n_bootstrap"]), ev),
         tracking=TrackingConfig(tr["uri"], tr["log_model"], tr["register_models"], tr["system_metrics"], tr),
-        export=ExportConfig(bool(cfg["export"]["onnx"]), cfg["export"]), resources=ResourcesConfig(cfg["resources"]),
+        export=ExportConfig(bool(cfg["export"]["onnx"]), bool(cfg["export"]["aoti"]), cfg["export"]),
+        resources=ResourcesConfig(cfg["resources"]),
         plain=cfg,
     )  # fmt: skip
