@@ -212,24 +212,32 @@ def test_jet_chain_scores_equal_pytorch(programs: Path, tmp_path: Path) -> None:
     _check_predict_stage(tmp_path, chunk, spec, scores)
 
 
+def _predicted(tmp_path: Path, events: Path, ds: dict[str, Any], model: str) -> dict[str, np.ndarray]:
+    """The friend tree of ``events`` the predict stage writes with the network ``weights.pt`` as ``model`` (the
+    reference image file rasterised from the same events)."""
+    import uproot
+
+    from detcnn.stages import predict, rasterise
+
+    splits = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    rasterise.run(inputs=[events], **splits, stats=tmp_path / "stats.json", dataset="x", ds=ds, seed=SEED,
+                  progress=False)  # fmt: skip
+    predict.run(events=events, out=tmp_path / "friend.root", dataset="x", ds=ds, reference=splits["test"],
+                models={model: tmp_path / "weights.pt"}, seed=SEED, progress=False)  # fmt: skip
+    return uproot.open(tmp_path / "friend.root")["events"].arrays(library="np")
+
+
 def _check_predict_stage(tmp_path: Path, chunk: dict[str, Any], spec: ImageSpec, scores: np.ndarray) -> None:
     """The same jets as a ROOT file, scored by the Python predict stage: its friend tree holds the C++ chain's
     class probabilities within 1e-5, entry by entry."""
-    import uproot
 
     from detcnn.io.events import write_events
-    from detcnn.stages import predict, rasterise
 
     events = tmp_path / "jets.root"
     write_events(events, {k: (v if isinstance(v, ak.Array) else np.asarray(v)) for k, v in chunk.items()})
     ds = {"source": "root_files", "tasks": ["classification"], "files": [str(events)], "images": _section(spec),
           "split": {"train": 0.6, "val": 0.2, "test": 0.2}}  # fmt: skip
-    splits = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
-    rasterise.run(inputs=[events], **splits, stats=tmp_path / "stats.json", dataset="jets", ds=ds, seed=SEED,
-                  progress=False)  # fmt: skip
-    predict.run(events=events, out=tmp_path / "friend.root", dataset="jets", ds=ds, reference=splits["test"],
-                models={"cnn": tmp_path / "weights.pt"}, seed=SEED, progress=False)  # fmt: skip
-    friend = uproot.open(tmp_path / "friend.root")["events"].arrays(library="np")
+    friend = _predicted(tmp_path, events, ds, "cnn")
     assert len(friend["cnn_quark"]) == len(scores) == N_EVENTS
     np.testing.assert_allclose(np.stack([friend["cnn_gluon"], friend["cnn_quark"]], axis=1), scores, rtol=0, atol=1e-5)
 
@@ -274,10 +282,8 @@ def _check_predict_hits(tmp_path: Path, hits: dict[str, np.ndarray], counts: np.
     """The same events as entries ``entries`` of a ROOT file named as ``HIT_FILE`` (the entries between them
     failing the selection), scored by the Python predict stage: its friend tree holds the C++ chain's values within
     1e-5 at those entries (NaN where neither draws an image) and NaN elsewhere."""
-    import uproot
 
     from detcnn.io.events import write_events
-    from detcnn.stages import predict, rasterise
 
     n = int(entries[-1]) + 1
     full = np.zeros(n, dtype=np.int64)
@@ -293,12 +299,7 @@ def _check_predict_hits(tmp_path: Path, hits: dict[str, np.ndarray], counts: np.
           "class_names": ["nu_e CC", "nu_mu CC", "NC"], "truth": ["nu_energy"], "tasks": ["energy_regression"],
           "hit_images": {**ds["hit_images"], "empty_events": "drop"}}  # fmt: skip
     ds.pop("generate", None)
-    splits = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
-    rasterise.run(inputs=[events], **splits, stats=tmp_path / "stats.json", dataset="nu", ds=ds, seed=SEED,
-                  progress=False)  # fmt: skip
-    predict.run(events=events, out=tmp_path / "friend.root", dataset="nu", ds=ds, reference=splits["test"],
-                models={"energy": tmp_path / "weights.pt"}, seed=SEED, progress=False)  # fmt: skip
-    friend = uproot.open(tmp_path / "friend.root")["events"].arrays(library="np")
+    friend = _predicted(tmp_path, events, ds, "energy")
     (name,) = friend
     assert len(friend[name]) == n and np.isnan(np.delete(friend[name], entries)).all(), name
     np.testing.assert_allclose(friend[name][entries], values, rtol=1e-6, atol=1e-5)  # NaN at the same events
