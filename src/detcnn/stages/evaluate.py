@@ -66,21 +66,23 @@ def _rows(images: ImageSet, classes: Sequence[int] | None) -> np.ndarray:
     return np.arange(len(images.y)) if classes is None else np.flatnonzero(np.isin(images.y, classes))
 
 
-Predict = Callable[[ImageSet], tuple[np.ndarray, dict[str, np.ndarray]]]  # split -> (rows, prediction)
 PredictRows = Callable[[ImageSet, np.ndarray], dict[str, np.ndarray]]  # (images, rows) -> prediction on the rows
 
 
 @dataclass
 class Scorer:
-    """A loaded model: its task, what it is judged against, ``predict`` (the evaluated rows of a split - the
-    events of the task's classes - and the prediction on them), ``info`` (parameters, arch, family) and
-    ``predict_rows`` (the prediction on given rows of any images, whatever their class: the predict stage's)."""
+    """A loaded model: its task, what it is judged against, ``predict_rows`` (the prediction on given rows of any
+    images, whatever their class: the predict stage's) and ``info`` (parameters, arch, family)."""
 
     task: Any
     judged: Target
-    predict: Predict
-    info: dict[str, Any]
     predict_rows: PredictRows
+    info: dict[str, Any]
+
+    def predict(self, images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The evaluated rows of a split (the events of the task's classes) and the prediction on them."""
+        rows = _rows(images, self.judged.classes)
+        return rows, self.predict_rows(images, rows)
 
 
 def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
@@ -101,17 +103,13 @@ def _network(model_path: Paths, attrs: Mapping[str, Any], threads: int, history:
         out = predict(model, TensorSource(images.X[rows], np.zeros(len(rows))), device, transform=plugin.predict)
         return task.prediction(out, images.attrs)
 
-    def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        rows = _rows(images, judged.classes)
-        return rows, on_rows(images, rows)
-
     info = {"n_parameters": sum(p.numel() for p in model.parameters()), "inference_device": str(device),
             "arch": payload["arch"]}  # fmt: skip
     if history is not None:
         with open(history) as fh:
             epochs = [float(row["seconds"]) for row in csv.DictReader(fh)]
         info["train_seconds_per_epoch"] = sum(epochs) / len(epochs)
-    return Scorer(task, judged, scores, info, on_rows)
+    return Scorer(task, judged, on_rows, info)
 
 
 def _baseline(model_path: Paths, attrs: Mapping[str, Any], threads: int, history: Paths | None) -> Scorer:
@@ -124,12 +122,8 @@ def _baseline(model_path: Paths, attrs: Mapping[str, Any], threads: int, history
     def on_rows(images: ImageSet, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {k: v[rows] for k, v in baseline.predict(model, images).items()}
 
-    def scores(images: ImageSet) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        rows = _rows(images, judged.classes)
-        return rows, on_rows(images, rows)
-
     info = {"n_parameters": baseline.fitted_numbers(model), "arch": model["kind"], "family": baseline.FAMILY.value}
-    return Scorer(task, judged, scores, info, on_rows)
+    return Scorer(task, judged, on_rows, info)
 
 
 SCORERS = {ModelKind.NETWORK: _network, ModelKind.BASELINE: _baseline}
