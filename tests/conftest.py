@@ -26,6 +26,22 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
     return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def snakemake_edited(workdir: Path, edit: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``snakemake <args>`` in ``workdir`` with its config changed by ``edit`` (a function of the config dict),
+    the config file restored afterwards, whatever happened."""
+    import yaml
+
+    config_path = workdir / "config" / "config.yaml"
+    original = config_path.read_text()
+    cfg = yaml.safe_load(original)
+    edit(cfg)
+    config_path.write_text(yaml.safe_dump(cfg))
+    try:
+        return snakemake(workdir, *args)
+    finally:
+        config_path.write_text(original)
+
+
 def workflow_folder(folder: Path, config: dict | None = None) -> Path:
     """``folder`` with workflow/ (workflow/Snakefile, which snakemake finds there) and config/config.yaml (the
     tiny config, or ``config``)."""

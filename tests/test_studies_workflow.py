@@ -11,9 +11,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import yaml
 
-from tests.conftest import assert_figure, snakemake
+from tests.conftest import assert_figure, snakemake, snakemake_edited
 
 pytestmark = pytest.mark.workflow
 
@@ -88,16 +87,12 @@ def test_no_variation_or_subset_feeds_a_validation(workdir: Path) -> None:
 def test_a_new_study_reruns_nothing_nominal(workdir: Path) -> None:
     """A variation or a learning-curve size added to the config plans its own jobs only: the nominal image files
     do not depend on the studies (their rasterise step and config hash see the dataset without them)."""
-    config_path = workdir / "config" / "config.yaml"
-    original = config_path.read_text()
-    cfg = yaml.safe_load(original)
-    cfg["datasets"]["qg"]["learning_curve"]["sizes"] = [60, 120]
-    cfg["datasets"]["nu"]["variations"]["noisier"] = {"readout": {"noise_ke": 10.0}}
-    config_path.write_text(yaml.safe_dump(cfg))
-    try:
-        result = snakemake(workdir, "-n")
-    finally:
-        config_path.write_text(original)
+
+    def more_studies(cfg: dict) -> None:
+        cfg["datasets"]["qg"]["learning_curve"]["sizes"] = [60, 120]
+        cfg["datasets"]["nu"]["variations"]["noisier"] = {"readout": {"noise_ke": 10.0}}
+
+    result = snakemake_edited(workdir, more_studies, "-n")
     assert result.returncode == 0, result.stderr
     planned = set(re.findall(r"^(\w+)\s+\d+$", result.stdout.split("Job stats:")[-1], re.M)) - {"total", "all"}
     assert planned and not planned & {"generate", "rasterise", "train", "fit_baseline", "evaluate", "export"}, planned

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, assert_figure, snakemake, workflow_folder
+from tests.conftest import ROOT, assert_figure, snakemake, snakemake_edited, workflow_folder
 
 pytestmark = pytest.mark.workflow
 
@@ -181,15 +181,10 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Nothing to be done" in result.stdout + result.stderr
 
-    config_path = workdir / "config" / "config.yaml"
-    original = config_path.read_text()
-    cfg = yaml.safe_load(original)
-    cfg["models"]["cnn"]["train"]["lr"] = 0.0005
-    config_path.write_text(yaml.safe_dump(cfg))
-    try:
-        result = snakemake(workdir, "-n")
-    finally:
-        config_path.write_text(original)
+    def slower_cnn(cfg: dict) -> None:
+        cfg["models"]["cnn"]["train"]["lr"] = 0.0005
+
+    result = snakemake_edited(workdir, slower_cnn, "-n")
     assert result.returncode == 0, result.stderr
     # cnn trains on its two datasets (qg, own), is exported again, and retrained on the learning curve's subset of
     # qg; the binned and learning-curve reports of qg follow, and the own files' friend trees (cnn scores them);
@@ -203,16 +198,12 @@ def test_nothing_to_do_then_only_the_edited_model_reruns(workdir: Path) -> None:
 
 def test_tasks_can_be_turned_off(workdir: Path) -> None:
     """Dropping tasks from a dataset's 'tasks' drops their models, baselines and reports from the plan."""
-    config_path = workdir / "config" / "config.yaml"
-    original = config_path.read_text()
-    cfg = yaml.safe_load(original)
-    cfg["datasets"]["nu"]["tasks"] = ["classification"]
-    cfg["datasets"]["nu"]["predict"]["models"] = ["nova", "gbdt_nu"]  # nova_energy is gone with its task
-    config_path.write_text(yaml.safe_dump(cfg))
-    try:
-        result = snakemake(workdir, "-n", "--forceall")
-    finally:
-        config_path.write_text(original)
+
+    def classification_only(cfg: dict) -> None:
+        cfg["datasets"]["nu"]["tasks"] = ["classification"]
+        cfg["datasets"]["nu"]["predict"]["models"] = ["nova", "gbdt_nu"]  # nova_energy is gone with its task
+
+    result = snakemake_edited(workdir, classification_only, "-n", "--forceall")
     assert result.returncode == 0, result.stderr
     planned = _planned_jobs(result.stdout)
     for task in ("segmentation", "pixel_regression", "energy_regression"):
