@@ -40,7 +40,88 @@ def _wrap(d: float) -> float:
     return (d + math.pi) % (2.0 * math.pi) - math.pi
 
 
+def _centre(pt, eta, phi, jet_phi, s, e, x, y):
+    """Constituents ``s:e`` of one jet about their pT-weighted centroid in (eta, delta phi about the jet axis)."""
+    spt = 0.0
+    seta = 0.0
+    sphi = 0.0
+    for i in range(s, e):
+        dphi = _wrap(phi[i] - jet_phi)
+        y[i] = dphi
+        spt += pt[i]
+        seta += pt[i] * eta[i]
+        sphi += pt[i] * dphi
+    safe = spt if spt > 0 else 1.0
+    eta_c = seta / safe
+    phi_c = sphi / safe
+    for i in range(s, e):
+        x[i] = eta[i] - eta_c
+        y[i] = y[i] - phi_c
+
+
+def _rotate(pt, s, e, x, y):
+    """Turn one jet's (x, y) so that its principal axis (of the pT-weighted second moments) is vertical."""
+    sxx = 0.0
+    syy = 0.0
+    sxy = 0.0
+    for i in range(s, e):
+        sxx += pt[i] * x[i] * x[i]
+        syy += pt[i] * y[i] * y[i]
+        sxy += pt[i] * x[i] * y[i]
+    alpha = 0.5 * math.pi - 0.5 * math.atan2(2.0 * sxy, sxx - syy)
+    c = math.cos(alpha)
+    sn = math.sin(alpha)
+    for i in range(s, e):
+        xi = x[i]
+        yi = y[i]
+        x[i] = c * xi - sn * yi
+        y[i] = sn * xi + c * yi
+
+
+def _flip(pt, s, e, x, y):
+    """Mirror one jet's (x, y) so that the quadrant with the most pT is the one with x >= 0 and y >= 0."""
+    q = np.zeros(4)
+    for i in range(s, e):
+        q[(1 if x[i] < 0 else 0) + (2 if y[i] < 0 else 0)] += pt[i]
+    hardest = np.argmax(q)
+    sign_x = -1.0 if (hardest == 1 or hardest == 3) else 1.0
+    sign_y = -1.0 if hardest >= 2 else 1.0
+    for i in range(s, e):
+        x[i] = sign_x * x[i]
+        y[i] = sign_y * y[i]
+
+
+def _in_window_pt(pt, s, e, x, y, n_pix, half_width, step):
+    """Scalar pT sum of one jet's constituents that land on the image."""
+    total = 0.0
+    for i in range(s, e):
+        ix = math.floor((x[i] + half_width) / step)
+        iy = math.floor((y[i] + half_width) / step)
+        if 0 <= ix < n_pix and 0 <= iy < n_pix:
+            total += pt[i]
+    return total
+
+
+def _weight(code, pt_i, charged, scale):
+    """A constituent's contribution to a channel (``CHANNEL_CODES``); the pT channels times ``scale``."""
+    if code == 0:
+        w = pt_i if charged else 0.0
+    elif code == 1:
+        w = 0.0 if charged else pt_i
+    elif code == 2:
+        w = 1.0 if charged else 0.0
+    elif code == 3:
+        w = pt_i
+    else:
+        w = 1.0
+    if code == 0 or code == 1 or code == 3:
+        w = w * scale
+    return w
+
+
 def _images_kernel(pt, eta, phi, charge, offsets, jet_phi, codes, n_pix, half_width, rotate, flip, pt_sum, x, y, out):
+    """Every jet's image into the flat float32 ``out`` ``(n_jets * n_chan * n_pix**2,)``; ``x``, ``y`` are
+    scratch per constituent. Returns how many constituents fell outside the image."""
     n_jets = len(offsets) - 1
     n_chan = len(codes)
     step = 2.0 * half_width / n_pix
@@ -48,56 +129,14 @@ def _images_kernel(pt, eta, phi, charge, offsets, jet_phi, codes, n_pix, half_wi
     n_outside = 0
     for j in range(n_jets):
         s, e = offsets[j], offsets[j + 1]
-        # pT-weighted centroid in (eta, delta phi about the jet axis)
-        spt = 0.0
-        seta = 0.0
-        sphi = 0.0
-        for i in range(s, e):
-            dphi = _wrap(phi[i] - jet_phi[j])
-            y[i] = dphi
-            spt += pt[i]
-            seta += pt[i] * eta[i]
-            sphi += pt[i] * dphi
-        safe = spt if spt > 0 else 1.0
-        eta_c = seta / safe
-        phi_c = sphi / safe
-        for i in range(s, e):
-            x[i] = eta[i] - eta_c
-            y[i] = y[i] - phi_c
+        _centre(pt, eta, phi, jet_phi[j], s, e, x, y)
         if rotate:
-            sxx = 0.0
-            syy = 0.0
-            sxy = 0.0
-            for i in range(s, e):
-                sxx += pt[i] * x[i] * x[i]
-                syy += pt[i] * y[i] * y[i]
-                sxy += pt[i] * x[i] * y[i]
-            alpha = 0.5 * math.pi - 0.5 * math.atan2(2.0 * sxy, sxx - syy)
-            c = math.cos(alpha)
-            sn = math.sin(alpha)
-            for i in range(s, e):
-                xi = x[i]
-                yi = y[i]
-                x[i] = c * xi - sn * yi
-                y[i] = sn * xi + c * yi
+            _rotate(pt, s, e, x, y)
         if flip:
-            q = np.zeros(4)
-            for i in range(s, e):
-                q[(1 if x[i] < 0 else 0) + (2 if y[i] < 0 else 0)] += pt[i]
-            hardest = np.argmax(q)
-            sign_x = -1.0 if (hardest == 1 or hardest == 3) else 1.0
-            sign_y = -1.0 if hardest >= 2 else 1.0
-            for i in range(s, e):
-                x[i] = sign_x * x[i]
-                y[i] = sign_y * y[i]
+            _flip(pt, s, e, x, y)
         scale = 1.0
         if pt_sum:
-            total = 0.0
-            for i in range(s, e):
-                ix = math.floor((x[i] + half_width) / step)
-                iy = math.floor((y[i] + half_width) / step)
-                if 0 <= ix < n_pix and 0 <= iy < n_pix:
-                    total += pt[i]
+            total = _in_window_pt(pt, s, e, x, y, n_pix, half_width, step)
             scale = 1.0 / total if total > 0 else 1.0
         for i in range(s, e):
             ix = math.floor((x[i] + half_width) / step)
@@ -107,19 +146,7 @@ def _images_kernel(pt, eta, phi, charge, offsets, jet_phi, codes, n_pix, half_wi
                 continue
             charged = charge[i] != 0
             for ch in range(n_chan):
-                code = codes[ch]
-                if code == 0:
-                    w = pt[i] if charged else 0.0
-                elif code == 1:
-                    w = 0.0 if charged else pt[i]
-                elif code == 2:
-                    w = 1.0 if charged else 0.0
-                elif code == 3:
-                    w = pt[i]
-                else:
-                    w = 1.0
-                if pt_sum and (code == 0 or code == 1 or code == 3):
-                    w = w * scale
+                w = _weight(codes[ch], pt[i], charged, scale)
                 out[j * n_chan * per_image + ch * per_image + iy * n_pix + ix] += np.float32(w)
     return n_outside
 
@@ -172,14 +199,17 @@ def _observables_kernel(pt, mt, eta, phi, offsets, jet_eta, jet_phi, jet_radius,
 
 
 def _compile() -> None:
-    """Replace the kernels by their numba versions, once (the kernel calls ``_wrap`` through this module's
-    globals, so the compiled ``_wrap`` is bound first)."""
-    global _wrap, _images_kernel, _observables_kernel, _COMPILED
+    """Replace the kernels by their numba versions, once (the kernels call ``_wrap`` and the per-jet steps
+    through this module's globals, so those are compiled, to be inlined, first)."""
+    global _wrap, _centre, _rotate, _flip, _in_window_pt, _weight, _images_kernel, _observables_kernel, _COMPILED
     if _COMPILED:
         return
     from numba import njit
 
     _wrap = njit(cache=True, inline="always")(_wrap)
+    _centre, _rotate, _flip, _in_window_pt, _weight = (
+        njit(cache=True, inline="always")(f) for f in (_centre, _rotate, _flip, _in_window_pt, _weight)
+    )
     _images_kernel = njit(cache=True)(_images_kernel)
     _observables_kernel = njit(cache=True)(_observables_kernel)
     _COMPILED = True

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from detcnn.kinds import ModelKind
 from detcnn.report.plots import pyplot, save_figure
 
 #: At most this many study metrics get a panel of their own (the headline first).
@@ -35,7 +36,7 @@ def _metric_axes(ax: Any, result: Mapping[str, Any], metric: str, samples: Seque
     for i, model in enumerate(models):
         entries = [twin[model].get(metric)]
         entries += [v["models"].get(model, {}).get(metric) for v in result["variations"].values()]
-        style = _style(result["kinds"][model] == "network")
+        style = _style(ModelKind(result["kinds"][model]) is ModelKind.NETWORK)
         offset = (i - (len(models) - 1) / 2) * 0.06
         drawn = ax.errorbar(x[1:] + offset, [_value(e) for e in entries], yerr=[_value(e, "err") for e in entries],
                             label=model, **style)  # fmt: skip
@@ -62,7 +63,7 @@ def _shift_axes(ax: Any, result: Mapping[str, Any], metric: str) -> None:
             chosen = [e if e is not None and bool(e.get("paired")) == paired else None for e in entries]
             drawn = ax.errorbar(x + offset, [_value(e, "shift") for e in chosen], color=color,
                                 yerr=[_value(e, "shift_err") for e in chosen],
-                                **_style(result["kinds"][model] == "network"))  # fmt: skip
+                                **_style(ModelKind(result["kinds"][model]) is ModelKind.NETWORK))  # fmt: skip
             color = drawn[0].get_color()
             if not paired:
                 drawn[2][0].set_linestyle("--")
@@ -126,7 +127,7 @@ def plot_learning_curve(path: str | Path, result: Mapping[str, Any], metrics: Se
             points = [p for p in m["points"] if metric in p["metrics"]]
             if not points:
                 continue
-            network = m["kind"] == "network"
+            network = ModelKind(m["kind"]) is ModelKind.NETWORK
             ax.errorbar([p["train_events"] for p in points], [_value(p["metrics"][metric]) for p in points],
                         yerr=[_value(p["metrics"][metric], "err") for p in points], fmt="-o" if network else "--s",
                         mfc=None if network else "none", capsize=3, label=model)  # fmt: skip
