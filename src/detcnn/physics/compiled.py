@@ -91,13 +91,17 @@ def _flip(pt, s, e, x, y):
         y[i] = sign_y * y[i]
 
 
+def _pixel(v, half_width, step, n_pix):
+    """Pixel index floor((v + half_width) / step) of coordinate ``v``; -1 when off the ``n_pix`` grid."""
+    k = math.floor((v + half_width) / step)
+    return k if 0 <= k < n_pix else -1
+
+
 def _in_window_pt(pt, s, e, x, y, n_pix, half_width, step):
     """Scalar pT sum of one jet's constituents that land on the image."""
     total = 0.0
     for i in range(s, e):
-        ix = math.floor((x[i] + half_width) / step)
-        iy = math.floor((y[i] + half_width) / step)
-        if 0 <= ix < n_pix and 0 <= iy < n_pix:
+        if _pixel(x[i], half_width, step, n_pix) >= 0 and _pixel(y[i], half_width, step, n_pix) >= 0:
             total += pt[i]
     return total
 
@@ -139,9 +143,9 @@ def _images_kernel(pt, eta, phi, charge, offsets, jet_phi, codes, n_pix, half_wi
             total = _in_window_pt(pt, s, e, x, y, n_pix, half_width, step)
             scale = 1.0 / total if total > 0 else 1.0
         for i in range(s, e):
-            ix = math.floor((x[i] + half_width) / step)
-            iy = math.floor((y[i] + half_width) / step)
-            if not (0 <= ix < n_pix and 0 <= iy < n_pix):
+            ix = _pixel(x[i], half_width, step, n_pix)
+            iy = _pixel(y[i], half_width, step, n_pix)
+            if ix < 0 or iy < 0:
                 n_outside += 1
                 continue
             charged = charge[i] != 0
@@ -201,14 +205,14 @@ def _observables_kernel(pt, mt, eta, phi, offsets, jet_eta, jet_phi, jet_radius,
 def _compile() -> None:
     """Replace the kernels by their numba versions, once (the kernels call ``_wrap`` and the per-jet steps
     through this module's globals, so those are compiled, to be inlined, first)."""
-    global _wrap, _centre, _rotate, _flip, _in_window_pt, _weight, _images_kernel, _observables_kernel, _COMPILED
+    global _wrap, _pixel, _centre, _rotate, _flip, _in_window_pt, _weight
+    global _images_kernel, _observables_kernel, _COMPILED
     if _COMPILED:
         return
     from numba import njit
 
-    _wrap = njit(cache=True, inline="always")(_wrap)
-    _centre, _rotate, _flip, _in_window_pt, _weight = (
-        njit(cache=True, inline="always")(f) for f in (_centre, _rotate, _flip, _in_window_pt, _weight)
+    _wrap, _pixel, _centre, _rotate, _flip, _in_window_pt, _weight = (
+        njit(cache=True, inline="always")(f) for f in (_wrap, _pixel, _centre, _rotate, _flip, _in_window_pt, _weight)
     )
     _images_kernel = njit(cache=True)(_images_kernel)
     _observables_kernel = njit(cache=True)(_observables_kernel)
